@@ -1,0 +1,194 @@
+"""BaseXMTCClassifier: the fit / predict template every estimator shares.
+
+A subclass implements two hooks:
+
+- ``_fit(texts, Y)``: learn from a list of str and a CSR (n, L) 0/1 matrix;
+- ``_iter_candidate_scores(texts)``: yield, batch by batch, ``(candidates,
+  scores)`` where ``scores`` is a float tensor (B, C) of probabilities and
+  ``candidates`` an int64 tensor (B, C) of label indices (-1 = none, with
+  score ``-inf``) or ``None`` when the C columns are all L labels in order.
+
+Generative methods also override ``_iter_predicted_sets`` (their ``predict``
+returns the generated sets rather than thresholded scores).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .labels import check_label_matrix, labels_from_csr
+from .metrics import inverse_propensity, precision_at_k
+from .utils.validation import check_k, check_texts
+
+__all__ = ["BaseXMTCClassifier"]
+
+
+class BaseXMTCClassifier(BaseEstimator):
+    """Base class of all sklearn_xmtc estimators (not for direct use)."""
+
+    # -- sklearn plumbing --------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.non_deterministic = getattr(self, "device", "cpu") != "cpu"
+        return tags
+
+    # -- fit template -------------------------------------------------------
+    def fit(self, X, Y):
+        """Fit the estimator.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Training texts.
+        Y : sparse matrix, dense 0/1 array or sequence of label iterables
+            Labels of each text; label lists may hold names or ints.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        texts = check_texts(X, name="X")
+        Y, classes = check_label_matrix(Y, n_samples=len(texts), name="Y")
+        if Y.shape[1] == 0:
+            raise ValueError("Y has an empty label space: at least one label is required.")
+        if Y.nnz == 0:
+            raise ValueError("Y has no positive label at all; nothing can be learned.")
+        self.classes_ = classes
+        self.n_labels_ = len(classes)
+        self.label_frequencies_ = np.bincount(Y.indices, minlength=Y.shape[1]).astype(np.int64)
+        self.inv_propensity_ = inverse_propensity(
+            label_frequencies=self.label_frequencies_, n_samples=len(texts),
+            A=getattr(self, "propensity_a", 0.55), B=getattr(self, "propensity_b", 1.5))
+        self._fit(texts, Y)
+        return self
+
+    def _fit(self, texts, Y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _iter_candidate_scores(self, texts):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- prediction ---------------------------------------------------------
+    def _check_predict_input(self, X):
+        check_is_fitted(self)
+        return check_texts(X, name="X", allow_empty=True)
+
+    def predict_topk(self, X, k=5):
+        """The ``k`` best labels of each text, best first.
+
+        Memory is O(batch_size x L) at most (O(batch x beam) for tree and
+        sampling methods): no (n_samples x n_labels) array is built.
+
+        Parameters
+        ----------
+        X : iterable of str
+        k : int, default=5
+            Number of labels per text. When ``k`` exceeds the number of
+            candidates (the label count, or a generative method's set), the
+            missing slots hold index -1 and score 0.
+
+        Returns
+        -------
+        indices : ndarray of int64, shape (n_samples, k)
+            Column indices into ``classes_``; -1 pads.
+        scores : ndarray of float32, shape (n_samples, k)
+            Non-increasing along each row.
+        """
+        k = check_k(k)
+        texts = self._check_predict_input(X)
+        idx_parts, score_parts = [], []
+        for cand, scores in self._iter_candidate_scores(texts):
+            idx, val = _batch_topk(cand, scores, k)
+            idx_parts.append(idx)
+            score_parts.append(val)
+        if not idx_parts:
+            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+        return np.concatenate(idx_parts), np.concatenate(score_parts)
+
+    def _iter_predicted_sets(self, texts):
+        """Yield (rows, cols) of predicted labels per batch: scores >= threshold."""
+        threshold = getattr(self, "threshold", 0.5)
+        for cand, scores in self._iter_candidate_scores(texts):
+            r, c = torch.nonzero(scores >= threshold, as_tuple=True)
+            cols = c if cand is None else cand[r, c]
+            keep = cols >= 0
+            yield len(scores), r[keep].cpu().numpy(), cols[keep].cpu().numpy()
+
+    def predict(self, X):
+        """Predicted label sets as a CSR 0/1 matrix (n_samples, n_labels).
+
+        Scoring methods keep the labels whose score is >= ``threshold``;
+        generative methods return the generated sets.
+        """
+        texts = self._check_predict_input(X)
+        rows, cols, start = [], [], 0
+        for n_batch, r, c in self._iter_predicted_sets(texts):
+            rows.append(r + start)
+            cols.append(c)
+            start += n_batch
+        r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        c = np.concatenate(cols) if cols else np.empty(0, np.int64)
+        out = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)),
+                            shape=(len(texts), self.n_labels_))
+        out.sum_duplicates()
+        out.data[:] = 1.0
+        return out
+
+    def predict_proba(self, X):
+        """Scores of every label, dense float32 (n_samples, n_labels).
+
+        This is the one method that allocates O(n_samples x n_labels) memory;
+        prefer :meth:`predict_topk` for large label sets. Labels outside a
+        tree or sampling method's candidates get probability 0.
+        """
+        texts = self._check_predict_input(X)
+        out = np.zeros((len(texts), self.n_labels_), dtype=np.float32)
+        start = 0
+        for cand, scores in self._iter_candidate_scores(texts):
+            scores = torch.nan_to_num(scores.float(), neginf=0.0).cpu().numpy()
+            stop = start + len(scores)
+            if cand is None:
+                out[start:stop] = scores
+            else:
+                cand = cand.cpu().numpy()
+                r, c = np.nonzero(cand >= 0)
+                out[start + r, cand[r, c]] = scores[r, c]
+            start = stop
+        return out
+
+    def predict_labels(self, X):
+        """Predicted label sets as lists of ``classes_`` entries."""
+        return labels_from_csr(self.predict(X), self.classes_)
+
+    def score(self, X, Y):
+        """Precision@1 of :meth:`predict_topk` against ``Y``."""
+        texts = self._check_predict_input(X)
+        return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1,
+                                    classes=self.classes_))
+
+
+def _batch_topk(cand, scores, k):
+    """Top-k of one batch of candidate scores, padded to k with (-1, 0)."""
+    scores = scores.float()
+    kk = min(k, scores.shape[1])
+    val, pos = torch.topk(scores, kk, dim=1)
+    idx = pos if cand is None else torch.gather(cand, 1, pos)
+    invalid = torch.isinf(val) & (val < 0) | (idx < 0)
+    idx = idx.masked_fill(invalid, -1)
+    val = val.masked_fill(invalid, 0.0)
+    n = scores.shape[0]
+    out_idx = np.full((n, k), -1, dtype=np.int64)
+    out_val = np.zeros((n, k), dtype=np.float32)
+    out_idx[:, :kk] = idx.cpu().numpy()
+    out_val[:, :kk] = val.cpu().numpy()
+    return out_idx, out_val

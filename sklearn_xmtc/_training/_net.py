@@ -1,0 +1,94 @@
+"""Building the private skorch ``NeuralNet`` an estimator composes."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.dataset import ValidSplit
+
+from ._callbacks import TopKValidation
+from ._data import batch_collate
+
+__all__ = ["build_net", "forward_eval", "resolve_device", "torch_seed"]
+
+logger = logging.getLogger("sklearn_xmtc")
+
+
+def resolve_device(device):
+    """Map ``"auto"`` to ``"cuda"`` when available, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    return str(device)
+
+
+@contextlib.contextmanager
+def torch_seed(seed, device="cpu"):
+    """Seed torch inside a forked RNG state, leaving the global state untouched."""
+    devices = [torch.device(device).index or 0] if str(device).startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _user_callbacks(callbacks):
+    if callbacks is None:
+        return []
+    out = []
+    for i, cb in enumerate(callbacks):
+        if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
+            out.append((cb[0], copy.deepcopy(cb[1])))
+        elif hasattr(cb, "on_epoch_end"):
+            out.append((f"user_{i}_{type(cb).__name__}", copy.deepcopy(cb)))
+        else:
+            raise TypeError(
+                f"callbacks[{i}] must be a skorch Callback or a (name, Callback) pair, "
+                f"got {type(cb).__name__}."
+            )
+    return out
+
+
+def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose, seed,
+              validation_fraction=None, patience=None, evaluate=None, callbacks=None,
+              gradient_clip=None, optimizer=torch.optim.Adam, **net_kwargs):
+    """A skorch ``NeuralNet`` for a :class:`TokenDataset`.
+
+    Adds, in order: validation P@k (``evaluate``) when ``validation_fraction``
+    is set, early stopping on ``valid_p@5`` with ``patience`` (best weights
+    restored), gradient-norm clipping, a progress bar under ``verbose``, and the
+    user's ``callbacks`` (deep-copied so the estimator's parameter stays intact).
+    """
+    cbs = []
+    if validation_fraction:
+        cbs.append(("valid_topk", TopKValidation(evaluate)))
+        if patience:
+            cbs.append(("early_stopping", EarlyStopping(
+                monitor="valid_p@5", lower_is_better=False, patience=patience,
+                load_best=True, sink=logger.info)))
+    if gradient_clip:
+        cbs.append(("gradient_clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
+    if verbose:
+        cbs.append(("progress_bar", ProgressBar()))
+    cbs.extend(_user_callbacks(callbacks))
+    split = ValidSplit(validation_fraction, random_state=seed) if validation_fraction else None
+    return NeuralNet(
+        module=module, criterion=criterion, optimizer=optimizer, lr=lr,
+        max_epochs=max_epochs, batch_size=batch_size, device=device,
+        verbose=int(verbose), train_split=split, callbacks=cbs,
+        iterator_train__shuffle=True, iterator_train__collate_fn=batch_collate,
+        iterator_valid__collate_fn=batch_collate, predict_nonlinearity=None,
+        **net_kwargs,
+    )
+
+
+def forward_eval(net, X):
+    """Run the module on a batch dict in eval mode without gradients."""
+    with torch.no_grad():
+        net.module_.eval()
+        return net.infer(X)

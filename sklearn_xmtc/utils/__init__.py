@@ -1,0 +1,1 @@
+"""Utilities: input validation and estimator checks."""

@@ -1,0 +1,74 @@
+"""Docstring fragments shared by the neural estimators."""
+
+__all__ = ["fill_doc", "NEURAL_PARAMETERS", "NEURAL_ATTRIBUTES"]
+
+NEURAL_PARAMETERS = """\
+    max_epochs : int
+        Training epochs.
+    batch_size : int
+        Samples per training and prediction batch.
+    lr : float
+        Learning rate of the optimiser.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        "auto" uses CUDA when available, else the CPU.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, shuffling, dropout and label trees. The
+        same seed on the same data and CPU gives identical predictions.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and skorch's epoch table (train
+        loss, and validation P@1/P@5 when ``validation_fraction`` is set).
+    validation_fraction : float or None, default=None
+        Fraction of the training texts held out to compute validation P@1/P@5
+        each epoch.
+    patience : int or None, default=None
+        With ``validation_fraction``: stop after this many epochs without a
+        better validation P@5 and restore the best weights.
+    tokenizer : None, str or TextTokenizer, default=None
+        None trains a tokenizer on the training texts; a str is a Hugging Face
+        tokenizer name or a local directory (``AutoTokenizer.from_pretrained``).
+    tokenizer_type : {"word", "bpe"}, default="word"
+        Kind of tokenizer trained when ``tokenizer=None``.
+    max_vocab_size : int, default=50000
+        Vocabulary cap of the trained tokenizer.
+    min_frequency : int, default=1
+        Minimum corpus frequency of a trained vocabulary entry.
+    lowercase : bool, default=True
+        Lower-case texts before the trained tokenizer.
+    max_length : int
+        Tokens kept per text (truncation).
+    embeddings : None or str, default=None
+        Pretrained input embeddings: a word-vector text file (GloVe /
+        word2vec text format) initialising the rows of known tokens, or a
+        transformers model directory whose input-embedding matrix is used with
+        that model's tokenizer (then ``embedding_dim`` is the model's).
+    freeze_embeddings : bool, default=False
+        Keep the embedding layer fixed during training.
+    threshold : float, default=0.5
+        Score threshold of :meth:`predict`.
+    callbacks : list or None, default=None
+        Extra skorch callbacks (or ``(name, callback)`` pairs).
+    propensity_a, propensity_b : float, default=0.55, 1.5
+        Jain et al. (2016) propensity parameters for ``inv_propensity_`` and
+        the PSP scorers."""
+
+NEURAL_ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_labels,)
+        Label names (or ints), the columns of every output.
+    n_labels_ : int
+    label_frequencies_ : ndarray of int64, shape (n_labels,)
+    inv_propensity_ : ndarray of float64, shape (n_labels,)
+    tokenizer_ : TextTokenizer
+    vocab_size_ : int
+    device_ : str
+    net_ : skorch.NeuralNet
+        The trained network (``net_.module_`` is the torch module).
+    history_ : skorch.History
+        Per-epoch training log."""
+
+
+def fill_doc(cls):
+    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` in a docstring."""
+    if cls.__doc__:
+        cls.__doc__ = (cls.__doc__.replace("{neural_parameters}", NEURAL_PARAMETERS)
+                       .replace("{neural_attributes}", NEURAL_ATTRIBUTES))
+    return cls

@@ -1,0 +1,181 @@
+"""Estimator checks for text-input XMTC estimators.
+
+scikit-learn runs none of its estimator checks on an estimator whose input is
+text, so :func:`yield_xmtc_checks` gives its data-free checks plus our own
+text checks. A new method is checked by adding a fast instance of it to the
+list in ``tests/test_common.py``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from functools import partial
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import estimator_checks as skchecks
+
+__all__ = ["yield_xmtc_checks", "check_xmtc_estimator"]
+
+_SKLEARN_DATA_FREE = [
+    "check_no_attributes_set_in_init",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+    "check_mixin_order",
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_do_not_raise_errors_in_init_or_set_params",
+]
+
+
+def _data():
+    from ..datasets import make_tiny_xmtc
+
+    X, Y = make_tiny_xmtc(n_samples=80, n_labels=8, random_state=0)
+    return X, Y
+
+
+def check_constraints_match_params(name, est):
+    """``_parameter_constraints`` covers exactly the constructor parameters."""
+    params = set(est.get_params(deep=False))
+    constrained = set(getattr(est, "_parameter_constraints", {}))
+    if params != constrained:
+        raise AssertionError(
+            f"{name}: parameters without constraints {sorted(params - constrained)}, "
+            f"constraints without parameter {sorted(constrained - params)}")
+
+
+def check_unfitted_raises(name, est):
+    """Every public prediction method raises NotFittedError before fit."""
+    for method in ("predict", "predict_topk", "predict_proba", "predict_labels"):
+        try:
+            getattr(clone(est), method)(["some text"])
+        except NotFittedError:
+            continue
+        raise AssertionError(f"{name}.{method} did not raise NotFittedError before fit")
+    try:
+        clone(est).score(["some text"], [[0]])
+    except NotFittedError:
+        return
+    raise AssertionError(f"{name}.score did not raise NotFittedError before fit")
+
+
+def check_fit_predict_shapes(name, est):
+    """Fitted attributes and the shapes / dtypes of every prediction method."""
+    X, Y = _data()
+    fitted = clone(est).fit(X, Y)
+    L = Y.shape[1]
+    for attr in ("classes_", "n_labels_", "label_frequencies_", "inv_propensity_"):
+        if not hasattr(fitted, attr):
+            raise AssertionError(f"{name} lacks the fitted attribute {attr}")
+    if fitted.n_labels_ != L or len(fitted.classes_) != L:
+        raise AssertionError(f"{name}: n_labels_ {fitted.n_labels_} != {L}")
+    idx, scores = fitted.predict_topk(X[:7], k=3)
+    if idx.shape != (7, 3) or scores.shape != (7, 3) or idx.dtype != np.int64 \
+            or scores.dtype != np.float32:
+        raise AssertionError(f"{name}.predict_topk gave {idx.shape} {idx.dtype}, "
+                             f"{scores.shape} {scores.dtype}")
+    if np.any(np.diff(scores, axis=1) > 1e-6):
+        raise AssertionError(f"{name}.predict_topk scores are not sorted")
+    if np.any((idx < -1) | (idx >= L)):
+        raise AssertionError(f"{name}.predict_topk gave an out-of-range label index")
+    pred = fitted.predict(X[:7])
+    if not sp.issparse(pred) or pred.shape != (7, L):
+        raise AssertionError(f"{name}.predict must give CSR (7, {L}), got {type(pred)}")
+    proba = fitted.predict_proba(X[:7])
+    if proba.shape != (7, L) or proba.dtype != np.float32:
+        raise AssertionError(f"{name}.predict_proba gave {proba.shape} {proba.dtype}")
+    labels = fitted.predict_labels(X[:7])
+    if len(labels) != 7 or any(not set(r) <= set(fitted.classes_.tolist()) for r in labels):
+        raise AssertionError(f"{name}.predict_labels gave labels outside classes_")
+    if not 0.0 <= fitted.score(X[:7], Y[:7]) <= 1.0:
+        raise AssertionError(f"{name}.score is not a precision")
+    empty_idx, _ = fitted.predict_topk([], k=2)
+    if empty_idx.shape != (0, 2):
+        raise AssertionError(f"{name}.predict_topk([]) must give shape (0, 2)")
+
+
+def check_label_formats(name, est):
+    """Label lists, dense 0/1 and CSR Y give the same predictions."""
+    X, Y = _data()
+    lists = [[f"label{j}" for j in row.indices] for row in Y]
+    a = clone(est).fit(X, Y).predict_topk(X[:10], k=3)[0]
+    b = clone(est).fit(X, np.asarray(Y.todense())).predict_topk(X[:10], k=3)[0]
+    fitted = clone(est).fit(X, lists)
+    c = fitted.predict_topk(X[:10], k=3)[0]
+    names = fitted.classes_[np.maximum(c, 0)]
+    remapped = np.array([[int(s[5:]) for s in row] for row in names])
+    if not (np.array_equal(a, b) and np.array_equal(np.where(c < 0, -1, remapped), a)):
+        raise AssertionError(f"{name}: CSR, dense and label-list Y disagree")
+
+
+def check_pickle_roundtrip(name, est):
+    """pickle keeps predictions identical."""
+    X, Y = _data()
+    fitted = clone(est).fit(X, Y)
+    before = fitted.predict_topk(X[:10], k=3)
+    after = pickle.loads(pickle.dumps(fitted)).predict_topk(X[:10], k=3)
+    if not (np.array_equal(before[0], after[0]) and np.allclose(before[1], after[1])):
+        raise AssertionError(f"{name}: predictions changed after a pickle round trip")
+
+
+def check_deterministic(name, est):
+    """The same random_state on the same data gives identical predictions."""
+    if "random_state" not in est.get_params():
+        return
+    X, Y = _data()
+    est = clone(est).set_params(random_state=0)
+    a = clone(est).fit(X, Y).predict_topk(X[:10], k=3)
+    b = clone(est).fit(X, Y).predict_topk(X[:10], k=3)
+    if not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])):
+        raise AssertionError(f"{name}: two fits with random_state=0 differ")
+
+
+def check_bad_input(name, est):
+    """Bad X and Y raise TypeError/ValueError naming the problem."""
+    X, Y = _data()
+    cases = [("a bare string", "some text", Y[:1], TypeError),
+             ("None in X", [None] + X[1:], Y, ValueError),
+             ("NaN in X", [float("nan")] + X[1:], Y, ValueError),
+             ("a non-str element", [3] + X[1:], Y, TypeError),
+             ("Y of the wrong length", X, Y[:-1], ValueError),
+             ("non-binary Y", X, Y * 2, ValueError),
+             ("an empty corpus", [], Y[:0], ValueError),
+             ("Y with no positive", X, sp.csr_matrix(Y.shape), ValueError)]
+    for what, bad_X, bad_Y, error in cases:
+        try:
+            clone(est).fit(bad_X, bad_Y)
+        except error:
+            continue
+        except Exception as exc:  # noqa: BLE001 - report the wrong kind of error
+            raise AssertionError(f"{name}.fit with {what} raised {exc!r}, not {error}") from exc
+        raise AssertionError(f"{name}.fit accepted {what}")
+    fitted = clone(est).fit(X, Y)
+    for k in (0, 1.5):
+        try:
+            fitted.predict_topk(X[:2], k=k)
+        except (TypeError, ValueError):
+            continue
+        raise AssertionError(f"{name}.predict_topk accepted k={k}")
+
+
+def yield_xmtc_checks(estimator):
+    """Yield ``(check_name, check)``; each check takes no argument."""
+    name = type(estimator).__name__
+    for check_name in _SKLEARN_DATA_FREE:
+        check = getattr(skchecks, check_name, None)
+        if check is not None:
+            yield check_name, partial(check, name, clone(estimator))
+    for check in (check_constraints_match_params, check_unfitted_raises,
+                  check_fit_predict_shapes, check_label_formats, check_pickle_roundtrip,
+                  check_deterministic, check_bad_input):
+        yield check.__name__, partial(check, name, estimator)
+
+
+def check_xmtc_estimator(estimator):
+    """Run every check of :func:`yield_xmtc_checks` on ``estimator``."""
+    for _, check in yield_xmtc_checks(estimator):
+        check()

@@ -1,0 +1,82 @@
+"""Input validation shared by every estimator, metric and loader."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["check_texts", "check_k", "check_random_seed"]
+
+
+def check_texts(X, *, name="X", allow_empty=False):
+    """Validate a corpus and return it as a list of ``str``.
+
+    Parameters
+    ----------
+    X : iterable of str
+        List, tuple, 1-D numpy object array or pandas Series of texts.
+    name : str, default="X"
+        Name used in error messages.
+    allow_empty : bool, default=False
+        Whether an empty corpus is accepted.
+
+    Returns
+    -------
+    texts : list of str
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is a bare string, not iterable, or holds a non-string element
+        (the message names the first offending position).
+    ValueError
+        If ``X`` is empty, 2-D, or holds a missing value (None / NaN).
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"{name} must be an iterable of strings (one text per sample), got a "
+            f"single {type(X).__name__}; wrap it in a list: [{name}]."
+        )
+    if hasattr(X, "iloc") and hasattr(X, "to_numpy"):  # pandas Series / DataFrame
+        if getattr(X, "ndim", 1) != 1:
+            raise ValueError(f"{name} must be 1-D (one text per sample), got a DataFrame.")
+        X = X.to_numpy()
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1:
+            raise ValueError(f"{name} must be 1-D (one text per sample), got shape {X.shape}.")
+        X = X.tolist()
+    if not isinstance(X, Iterable):
+        raise TypeError(f"{name} must be an iterable of strings, got {type(X).__name__}.")
+    texts = list(X)
+    for i, t in enumerate(texts):
+        if isinstance(t, str):
+            continue
+        if t is None or (isinstance(t, float) and math.isnan(t)):
+            raise ValueError(f"{name}[{i}] is a missing value ({t!r}); every text must be a str.")
+        raise TypeError(f"{name}[{i}] must be a str, got {type(t).__name__}: {t!r:.60}.")
+    if not texts and not allow_empty:
+        raise ValueError(f"{name} is empty: at least one text is required.")
+    return texts
+
+
+def check_k(k, *, name="k"):
+    """Validate a top-k cut-off: an integer >= 1."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= 1, got {type(k).__name__} {k!r}.")
+    if k < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {k}.")
+    return int(k)
+
+
+def check_random_seed(random_state):
+    """Turn ``random_state`` (None, int or RandomState) into an int seed."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    raise TypeError(f"random_state must be None, an int or a RandomState, got {random_state!r}.")

@@ -1,0 +1,47 @@
+"""The XML-CNN network: convolutions, dynamic max pooling, bottleneck."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nn import TokenEmbedding
+
+__all__ = ["XMLCNNModule"]
+
+
+class XMLCNNModule(nn.Module):
+    """(B, T) token ids -> (B, L) label logits.
+
+    Embedding -> 1-D convolutions (one per filter size, ReLU) -> dynamic max
+    pooling into ``n_pool_chunks`` chunks along time -> bottleneck Linear +
+    ReLU + dropout -> output Linear (Liu et al. 2017, figure 1).
+    """
+
+    def __init__(self, vocab_size, n_labels, *, embedding_dim=300, filter_sizes=(2, 4, 8),
+                 n_filters=128, n_pool_chunks=2, hidden_size=512, embedding_dropout=0.25,
+                 dropout=0.5, pad_id=0, pretrained=None, freeze_embeddings=False):
+        super().__init__()
+        self.embed = TokenEmbedding(vocab_size, embedding_dim, pad_id, pretrained,
+                                    freeze_embeddings, embedding_dropout)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(self.embed.dim, n_filters, size) for size in filter_sizes)
+        self.n_pool_chunks = n_pool_chunks
+        self.min_length = max(filter_sizes) + n_pool_chunks - 1
+        self.bottleneck = nn.Linear(len(filter_sizes) * n_filters * n_pool_chunks, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, n_labels)
+
+    def forward(self, input_ids, attention_mask):
+        if input_ids.shape[1] < self.min_length:  # short batch: pad time axis
+            extra = self.min_length - input_ids.shape[1]
+            input_ids = F.pad(input_ids, (0, extra))
+            attention_mask = F.pad(attention_mask, (0, extra))
+        h = self.embed(input_ids) * attention_mask.unsqueeze(-1)  # (B, T, E)
+        h = h.transpose(1, 2)  # (B, E, T)
+        pooled = [F.adaptive_max_pool1d(F.relu(conv(h)), self.n_pool_chunks)  # (B, F, p)
+                  for conv in self.convs]
+        z = torch.cat([p.flatten(1) for p in pooled], dim=1)  # (B, |sizes| * F * p)
+        z = self.dropout(F.relu(self.bottleneck(z)))  # (B, hidden)
+        return self.out(z)  # (B, L)
