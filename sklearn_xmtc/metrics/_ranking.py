@@ -1,0 +1,419 @@
+"""Ranking metrics: P@k, R@k, nDCG@k, PSP@k and PSnDCG@k.
+
+All of them are computed from one boolean "hit" matrix (n, k): whether the
+label at rank j of sample i is a true label.  ``ranking_scores`` builds it once
+and derives every requested metric and cut-off from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils.validation import check_k
+from ._inputs import (
+    check_inv_propensity,
+    check_same_rows,
+    check_y_true,
+    prediction_shape,
+    to_topk_indices,
+)
+
+__all__ = [
+    "ndcg_at_k",
+    "precision_at_k",
+    "psndcg_at_k",
+    "psp_at_k",
+    "ranking_scores",
+    "recall_at_k",
+]
+
+RANKING_METRICS = ("precision", "recall", "ndcg", "psp", "psndcg")
+_PROPENSITY_METRICS = ("psp", "psndcg")
+
+_Y_PRED_DOC = """y_pred : ndarray, sparse matrix or tuple
+        Predictions, in one of four forms:
+
+        - an **integer** ndarray (n_samples, k') of label indices, sorted
+          best-first, -1 meaning "no prediction" (if k' < k the missing ranks
+          count as misses);
+        - a **float** (or bool) ndarray (n_samples, n_labels) of scores;
+        - a sparse (n_samples, n_labels) score matrix whose absent entries are
+          -inf, i.e. never ranked;
+        - the ``(indices, scores)`` tuple returned by ``predict_topk``.
+
+        The dtype decides: integer = indices, floating = scores.  Scores are
+        ranked in decreasing order, ties broken by the lower label index; a
+        score of -inf is never ranked.  Indices at or beyond ``y_true``'s
+        column count never hit."""
+
+
+def _hits(Y, idx):
+    """Boolean (n, k): ``idx[i, j]`` is a true label of row ``i`` of CSR ``Y``."""
+    n, L = Y.shape
+    valid = (idx >= 0) & (idx < L)
+    if Y.nnz == 0:
+        return np.zeros(idx.shape, dtype=bool)
+    row_of_nnz = np.repeat(np.arange(n, dtype=np.int64), np.diff(Y.indptr))
+    keys = row_of_nnz * L + Y.indices  # sorted: rows ascending, indices sorted
+    query = np.arange(n, dtype=np.int64)[:, None] * L + np.where(valid, idx, 0)
+    pos = np.searchsorted(keys, query.ravel()).reshape(idx.shape)
+    np.minimum(pos, keys.size - 1, out=pos)
+    return valid & (keys[pos] == query)
+
+
+def _discounts(k):
+    """DCG discounts 1 / log2(j + 1) for ranks j = 1..k."""
+    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+
+
+def _best_weights(Y, w, k):
+    """(n, k): each row's true-label weights ``w`` sorted descending, 0-padded."""
+    n, nnz = Y.shape[0], Y.nnz
+    vals = w[Y.indices]
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(Y.indptr))
+    rank = np.empty(nnz, dtype=np.int64)
+    rank[np.argsort(-vals)] = np.arange(nnz)  # global rank, largest value first
+    order = np.argsort(rows * nnz + rank)  # by row, then value desc; rows stay sorted
+    pos = np.arange(nnz) - Y.indptr[rows]
+    keep = pos < k
+    best = np.zeros((n, k))
+    best[rows[keep], pos[keep]] = vals[order[keep]]
+    return best
+
+
+def _safe_ratio(num, den):
+    return float(num / den) if den > 0 else 0.0
+
+
+def _prefix_sums(M, ks):
+    """Sum over all rows of ``M[:, :k]`` for each k in ``ks`` (column-wise)."""
+    cum = np.cumsum(M.sum(axis=0))
+    return {k: float(cum[k - 1]) for k in ks}
+
+
+def _row_prefix(M, ks):
+    """(n, len(ks)): per-row sums of ``M[:, :k]`` (one BLAS product)."""
+    sel = (np.arange(M.shape[1])[:, None] < np.asarray(ks)[None, :]).astype(np.float64)
+    return M @ sel
+
+
+def _scores_from_hits(Y, idx, hits, ks, metrics, w):
+    """Every requested metric at every cut-off in ``ks`` from the hit matrix."""
+    n, kmax = hits.shape
+    disc = _discounts(kmax)
+    n_true = np.diff(Y.indptr)
+    H = hits.astype(np.float64)
+    out = {}
+    if "precision" in metrics:
+        tp = _prefix_sums(H, ks)
+        out.update({f"precision_at_{k}": tp[k] / (n * k) for k in ks})
+    if "recall" in metrics:
+        rec = _row_prefix(H, ks) / np.maximum(n_true, 1)[:, None]  # empty rows: 0 / 1
+        out.update({f"recall_at_{k}": float(v) for k, v in zip(ks, rec.mean(axis=0))})
+    if "ndcg" in metrics:
+        ideal = np.concatenate([[0.0], np.cumsum(disc)])
+        idcg = ideal[np.minimum(n_true[:, None], np.asarray(ks)[None, :])]
+        dcg = _row_prefix(H * disc, ks)
+        nd = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
+        out.update({f"ndcg_at_{k}": float(v) for k, v in zip(ks, nd.mean(axis=0))})
+    if any(m in _PROPENSITY_METRICS for m in metrics):
+        gain = np.append(w, 0.0)[np.where(hits, idx, w.size)]  # a miss weighs 0
+        best = _best_weights(Y, w, kmax)
+        for m, d in (("psp", 1.0), ("psndcg", disc)):
+            if m in metrics:
+                num, den = _prefix_sums(gain * d, ks), _prefix_sums(best * d, ks)
+                out.update({f"{m}_at_{k}": _safe_ratio(num[k], den[k]) for k in ks})
+    return {f"{m}_at_{k}": out[f"{m}_at_{k}"] for m in metrics for k in ks}
+
+
+def _check_metrics(metrics, inv_propensity):
+    if metrics is None:
+        metrics = RANKING_METRICS if inv_propensity is not None else RANKING_METRICS[:3]
+    elif isinstance(metrics, str):
+        metrics = (metrics,)
+    metrics = tuple(metrics)
+    bad = [m for m in metrics if m not in RANKING_METRICS]
+    if bad or not metrics:
+        raise ValueError(f"Unknown ranking metric(s) {bad}; valid names are {list(RANKING_METRICS)}.")
+    return metrics
+
+
+def _check_ks(ks):
+    ks = (ks,) if np.ndim(ks) == 0 else tuple(ks)
+    if not ks:
+        raise ValueError("ks must hold at least one cut-off.")
+    return tuple(check_k(k, name="k") for k in ks)
+
+
+def ranking_core(Y, idx, ks, metrics, inv_propensity=None):
+    """Ranking metrics from an already converted CSR ``Y`` and top-k ``idx``.
+
+    ``idx`` must have at least ``max(ks)`` columns (more are ignored).  Used
+    by :func:`ranking_scores` and by the scorers, which convert inputs once.
+    """
+    kmax = max(ks)
+    idx = idx[:, :kmax]
+    if idx.shape[1] < kmax:
+        pad = np.full((idx.shape[0], kmax - idx.shape[1]), -1, dtype=np.int64)
+        idx = np.hstack([idx, pad])
+    check_same_rows(Y.shape, idx.shape)
+    w = None
+    if any(m in _PROPENSITY_METRICS for m in metrics):
+        w = check_inv_propensity(inv_propensity, Y.shape[1])
+    return _scores_from_hits(Y, idx, _hits(Y, idx), ks, metrics, w)
+
+
+def ranking_scores(y_true, y_pred, ks=(1, 3, 5), *, inv_propensity=None, metrics=None, classes=None):
+    """Several ranking metrics at several cut-offs from one top-k conversion.
+
+    The predictions are ranked once (to ``max(ks)``), the hits are found
+    once, and every metric is derived from them.
+
+    Parameters
+    ----------
+    y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); never densified.  Label lists are
+        mapped to columns through ``classes``; a label not in ``classes`` gets
+        an extra column and can only be missed.
+    {y_pred}
+    ks : int or sequence of int, default=(1, 3, 5)
+        Cut-offs, each >= 1.
+    inv_propensity : array-like of shape (n_labels,), default=None
+        Inverse propensities (:func:`inverse_propensity`) of the training
+        labels, required for "psp" and "psndcg".  If shorter than the number
+        of columns of ``y_true`` (unseen labels), it is padded with its maximum.
+    metrics : sequence of str, default=None
+        Among "precision", "recall", "ndcg", "psp", "psndcg".  None means the
+        first three, plus the last two when ``inv_propensity`` is given.
+    classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists.
+
+    Returns
+    -------
+    scores : dict
+        ``{{"precision_at_1": ..., "ndcg_at_3": ..., ...}}``: one float per
+        metric and cut-off, keyed ``f"{{metric}}_at_{{k}}"``.
+
+    See Also
+    --------
+    precision_at_k, recall_at_k, ndcg_at_k, psp_at_k, psndcg_at_k
+
+    References
+    ----------
+    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
+       for Recommendation, Tagging, Ranking & Other Missing Label
+       Applications", KDD 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import ranking_scores
+    >>> y_true = [[0, 2], [1]]
+    >>> top = np.array([[2, 1], [0, -1]])
+    >>> ranking_scores(y_true, top, ks=(1, 2), metrics=("precision",), classes=[0, 1, 2])
+    {{'precision_at_1': 0.5, 'precision_at_2': 0.25}}
+    """
+    ks = _check_ks(ks)
+    metrics = _check_metrics(metrics, inv_propensity)
+    Y = check_y_true(y_true, classes=classes)
+    idx = to_topk_indices(y_pred, max(ks))
+    check_same_rows(Y.shape, prediction_shape(y_pred))
+    return ranking_core(Y, idx, ks, metrics, inv_propensity)
+
+
+def _single(metric, y_true, y_pred, k, classes, inv_propensity=None):
+    k = check_k(k)
+    scores = ranking_scores(
+        y_true, y_pred, (k,), inv_propensity=inv_propensity, metrics=(metric,), classes=classes
+    )
+    return scores[f"{metric}_at_{k}"]
+
+
+def precision_at_k(y_true, y_pred, k=5, *, classes=None):
+    """Precision at k: mean over samples of ``|top-k ∩ true| / k``.
+
+    Missing ranks (-1, or fewer than k candidates) count as misses; the
+    denominator is always k.  A sample without true labels scores 0.
+
+    Parameters
+    ----------
+    y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); label lists need ``classes``.
+    {y_pred}
+    k : int, default=5
+        Cut-off, >= 1.
+    classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists.
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import precision_at_k
+    >>> y_true = np.array([[1, 0, 1], [0, 1, 0]])
+    >>> scores = np.array([[0.9, 0.5, 0.1], [0.2, 0.3, 0.1]])
+    >>> precision_at_k(y_true, scores, k=1)  # hits: 1 + 1 -> (1/1 + 1/1) / 2
+    1.0
+    >>> precision_at_k(y_true, scores, k=2)  # (1/2 + 1/2) / 2
+    0.5
+    """
+    return _single("precision", y_true, y_pred, k, classes)
+
+
+def recall_at_k(y_true, y_pred, k=5, *, classes=None):
+    """Recall at k: mean over samples of ``|top-k ∩ true| / |true|``.
+
+    A sample without true labels contributes 0 (it still counts in the mean).
+
+    Parameters
+    ----------
+    y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); label lists need ``classes``.
+    {y_pred}
+    k : int, default=5
+        Cut-off, >= 1.
+    classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists.
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import recall_at_k
+    >>> y_true = np.array([[1, 0, 1], [0, 1, 0]])
+    >>> recall_at_k(y_true, np.array([[0, 1], [1, 2]]), k=2)  # (1/2 + 1/1) / 2
+    0.75
+    """
+    return _single("recall", y_true, y_pred, k, classes)
+
+
+def ndcg_at_k(y_true, y_pred, k=5, *, classes=None):
+    """Normalised discounted cumulative gain at k.
+
+    ``DCG = sum_j hit_j / log2(j + 1)`` over ranks j <= k, divided by the
+    ideal ``IDCG = sum_{{j <= min(k, |true|)}} 1 / log2(j + 1)``, then averaged
+    over samples.  A sample without true labels contributes 0.
+
+    Parameters
+    ----------
+    y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); label lists need ``classes``.
+    {y_pred}
+    k : int, default=5
+        Cut-off, >= 1.
+    classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists.
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import ndcg_at_k
+    >>> y_true = np.array([[1, 0, 1]])
+    >>> round(ndcg_at_k(y_true, np.array([[1, 0]]), k=2), 6)  # (1/log2 3) / (1 + 1/log2 3)
+    0.386853
+    """
+    return _single("ndcg", y_true, y_pred, k, classes)
+
+
+def psp_at_k(y_true, y_pred, k=5, *, inv_propensity, classes=None):
+    """Propensity-scored precision at k (Jain et al., 2016).
+
+    A ratio of sums over all samples, as the Extreme Classification
+    Repository, pyxclib and napkinXC report it: the sum of ``1 / p_l`` over
+    every hit in the top k, divided by the sum over samples of the best
+    achievable value (the k largest ``1 / p_l`` among the sample's true
+    labels).  0 when no sample has a true label.
+
+    Parameters
+    ----------
+    y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); label lists need ``classes``.
+    {y_pred}
+    k : int, default=5
+        Cut-off, >= 1.
+    inv_propensity : array-like of shape (n_labels,)
+        ``1 / p_l`` from the training labels (:func:`inverse_propensity`).
+        Padded with its maximum when ``y_true`` has more columns.
+    classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists.
+
+    Returns
+    -------
+    score : float
+
+    References
+    ----------
+    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
+       for Recommendation, Tagging, Ranking & Other Missing Label
+       Applications", KDD 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import psp_at_k
+    >>> y_true = np.array([[1, 0, 1], [0, 1, 0]])
+    >>> w = np.array([1.0, 2.0, 4.0])
+    >>> psp_at_k(y_true, np.array([[0], [1]]), k=1, inv_propensity=w)  # (1 + 2) / (4 + 2)
+    0.5
+    """
+    return _single("psp", y_true, y_pred, k, classes, inv_propensity)
+
+
+def psndcg_at_k(y_true, y_pred, k=5, *, inv_propensity, classes=None):
+    """Propensity-scored nDCG at k (Jain et al., 2016).
+
+    Like :func:`psp_at_k` with the DCG discount ``1 / log2(j + 1)`` on rank j,
+    in both the numerator and the best achievable denominator (the sample's
+    true labels sorted by decreasing ``1 / p_l``).  A ratio of sums over
+    samples; 0 when no sample has a true label.
+
+    Parameters
+    ----------
+    y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); label lists need ``classes``.
+    {y_pred}
+    k : int, default=5
+        Cut-off, >= 1.
+    inv_propensity : array-like of shape (n_labels,)
+        ``1 / p_l`` from the training labels (:func:`inverse_propensity`).
+        Padded with its maximum when ``y_true`` has more columns.
+    classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists.
+
+    Returns
+    -------
+    score : float
+
+    References
+    ----------
+    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
+       for Recommendation, Tagging, Ranking & Other Missing Label
+       Applications", KDD 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import psndcg_at_k
+    >>> y_true = np.array([[1, 0, 1]])
+    >>> w = np.array([1.0, 2.0, 4.0])
+    >>> # num = 4/log2(3); best = 4 + 1/log2(3)
+    >>> round(psndcg_at_k(y_true, np.array([[1, 2]]), k=2, inv_propensity=w), 6)
+    0.54497
+    """
+    return _single("psndcg", y_true, y_pred, k, classes, inv_propensity)
+
+
+for _f in (ranking_scores, precision_at_k, recall_at_k, ndcg_at_k, psp_at_k, psndcg_at_k):
+    if _f.__doc__:  # None under python -OO
+        _f.__doc__ = _f.__doc__.format(y_pred=_Y_PRED_DOC)
+del _f
