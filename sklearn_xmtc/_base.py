@@ -20,7 +20,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .labels import check_label_matrix, labels_from_csr
+from .labels import check_label_matrix, is_label_lists, labels_from_csr
 from .metrics import inverse_propensity, precision_at_k
 from .utils.validation import check_k, check_texts
 
@@ -173,8 +173,8 @@ class BaseXMTCClassifier(BaseEstimator):
     def score(self, X, Y):
         """Precision@1 of :meth:`predict_topk` against ``Y``."""
         texts = self._check_predict_input(X)
-        return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1,
-                                    classes=self.classes_))
+        classes = self.classes_ if is_label_lists(Y) else None  # a CSR may add columns
+        return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1, classes=classes))
 
 
 def _batch_topk(cand, scores, k):

@@ -73,7 +73,9 @@ def test_hand_case_dense_scores():
     assert precision_at_k(Y_HAND, S_HAND, k=1) == 0.0
 
 
-@pytest.mark.parametrize("form", ["dense", "sparse", "sparse_array", "indices", "tuple", "csr_true"])
+@pytest.mark.parametrize(
+    "form", ["dense", "sparse", "sparse_array", "indices", "tuple", "csr_true"]
+)
 def test_hand_case_every_prediction_form(form):
     r, c = np.nonzero(np.ones_like(S_HAND))
     preds = {
@@ -86,7 +88,8 @@ def test_hand_case_every_prediction_form(form):
     }
     y_true = sp.csr_matrix(Y_HAND) if form == "csr_true" else Y_HAND
     got = ranking_scores(y_true, preds[form], ks=(3,))
-    assert got == pytest.approx({"precision_at_3": P3_HAND, "recall_at_3": R3_HAND, "ndcg_at_3": NDCG3_HAND})
+    expected = {"precision_at_3": P3_HAND, "recall_at_3": R3_HAND, "ndcg_at_3": NDCG3_HAND}
+    assert got == pytest.approx(expected)
 
 
 def test_dense_top_k_ties_take_lower_index():
@@ -176,7 +179,8 @@ def test_psp_with_hand_computed_propensity():
     np.testing.assert_allclose(propensity(y_train), 1 / w_hand)
     y = np.array([[0, 1, 1]])
     # top-1 = label 1 (hit, w = ln 10); best = max(w_1, w_2) = w_2
-    assert psp_at_k(y, np.array([[1]]), k=1, inv_propensity=w) == pytest.approx(w_hand[1] / w_hand[2])
+    got = psp_at_k(y, np.array([[1]]), k=1, inv_propensity=w)
+    assert got == pytest.approx(w_hand[1] / w_hand[2])
 
 
 def test_propensity_inputs_and_presets():
@@ -189,9 +193,15 @@ def test_propensity_inputs_and_presets():
     np.testing.assert_allclose(
         inverse_propensity(lists, classes=["c", "b", "a"]), expected[::-1]
     )
-    assert PROPENSITY_PRESETS == {"default": (0.55, 1.5), "wikipedia": (0.5, 0.4), "amazon": (0.6, 2.6)}
+    assert PROPENSITY_PRESETS == {
+        "default": (0.55, 1.5),
+        "wikipedia": (0.5, 0.4),
+        "amazon": (0.6, 2.6),
+    }
     for name, (A, B) in PROPENSITY_PRESETS.items():
-        np.testing.assert_allclose(inverse_propensity(Y, preset=name), inverse_propensity(Y, A=A, B=B))
+        np.testing.assert_allclose(
+            inverse_propensity(Y, preset=name), inverse_propensity(Y, A=A, B=B)
+        )
     # wikipedia by hand for label 0: N = 4, N_l = 3
     C = (math.log(4) - 1) * 1.4**0.5
     assert inverse_propensity(Y, preset="wikipedia")[0] == pytest.approx(1 + C * 3.4**-0.5)
@@ -226,11 +236,14 @@ def test_propensity_needs_exactly_one_source():
 def test_ranking_scores_keys_defaults_and_consistency():
     w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     got = ranking_scores(Y_HAND, S_HAND, ks=(1, 3), inv_propensity=w)
-    assert list(got) == [f"{m}_at_{k}" for m in ("precision", "recall", "ndcg", "psp", "psndcg") for k in (1, 3)]
+    metrics = ("precision", "recall", "ndcg", "psp", "psndcg")
+    assert list(got) == [f"{m}_at_{k}" for m in metrics for k in (1, 3)]
     assert got["psp_at_3"] == pytest.approx(psp_at_k(Y_HAND, S_HAND, 3, inv_propensity=w))
     assert got["psndcg_at_1"] == pytest.approx(psndcg_at_k(Y_HAND, S_HAND, 1, inv_propensity=w))
-    assert set(ranking_scores(Y_HAND, S_HAND, ks=2)) == {"precision_at_2", "recall_at_2", "ndcg_at_2"}
-    assert ranking_scores(Y_HAND, S_HAND, ks=2, metrics="ndcg") == {"ndcg_at_2": ndcg_at_k(Y_HAND, S_HAND, 2)}
+    default = ranking_scores(Y_HAND, S_HAND, ks=2)
+    assert set(default) == {"precision_at_2", "recall_at_2", "ndcg_at_2"}
+    only = ranking_scores(Y_HAND, S_HAND, ks=2, metrics="ndcg")
+    assert only == {"ndcg_at_2": ndcg_at_k(Y_HAND, S_HAND, 2)}
 
 
 def test_no_true_labels_anywhere_gives_zero():
@@ -247,7 +260,9 @@ def test_no_true_labels_anywhere_gives_zero():
 # Errors
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("f", [precision_at_k, recall_at_k, ndcg_at_k])
-@pytest.mark.parametrize("k, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "k, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)]
+)
 def test_bad_k(f, k, exc):
     with pytest.raises(exc, match="k must be an int"):
         f(Y_HAND, S_HAND, k=k)
@@ -320,7 +335,11 @@ def test_empty_y_true_rejected():
 # ---------------------------------------------------------------------------
 def ref_ranking(scores_row, stored=None):
     """Labels by decreasing score, ties -> lower index; unstored / -inf never ranked."""
-    labels = [j for j in range(len(scores_row)) if (stored is None or stored[j]) and scores_row[j] != -np.inf]
+    labels = [
+        j
+        for j in range(len(scores_row))
+        if (stored is None or stored[j]) and scores_row[j] != -np.inf
+    ]
     return sorted(labels, key=lambda j: (-scores_row[j], j))
 
 
@@ -531,5 +550,7 @@ def test_no_torch_import():
     root = str(src.parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     code = "import sys, sklearn_xmtc.metrics; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.strip() == "False"

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 from sklearn_xmtc.labels import check_label_matrix
@@ -47,7 +47,9 @@ class FakeEstimator:
 # 3 samples, labels a..e; truth {a, c}, {b}, {a, b, d}
 CLASSES = ["a", "b", "c", "d", "e"]
 Y = sp.csr_matrix(np.array([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0], [1, 1, 0, 1, 0]]))
-TOPK = np.array([[2, 1, 0, 3, 4, -1, -1, -1, -1, -1]] * 1 + [[0, 1, 2, 3, 4] + [-1] * 5] + [[3, 4, 0, 1, 2] + [-1] * 5])
+# best-first top-10 (padded with -1 after 5 labels)
+TOPK = np.array([[2, 1, 0, 3, 4], [0, 1, 2, 3, 4], [3, 4, 0, 1, 2]])
+TOPK = np.hstack([TOPK, np.full((3, 5), -1)])
 SETS = np.array([[0, 0, 1, 0, 0], [1, 1, 0, 0, 0], [1, 0, 0, 1, 1]])
 W = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
 X = [0, 1, 2]
@@ -104,11 +106,14 @@ def test_scorer_with_label_lists_and_unseen_labels():
     # PSP@1 with zz padded to max(W) = 5: numerator 3 + 4; best 3 + 5 + 4
     assert get_scorer("psp_at_1")(est, X, y) == pytest.approx(7 / 12)
     multi = xmtc_scoring(["recall_at_2", "micro_recall", "psp_at_1"])(est, X, y)
-    assert multi == pytest.approx({"recall_at_2": (1 / 2 + 1 / 2 + 1 / 3) / 3, "micro_recall": 4 / 7, "psp_at_1": 7 / 12})
+    r2 = (1 / 2 + 1 / 2 + 1 / 3) / 3
+    expected = {"recall_at_2": r2, "micro_recall": 4 / 7, "psp_at_1": 7 / 12}
+    assert multi == pytest.approx(expected)
 
 
 def test_xmtc_scoring_runs_inference_once():
-    names = ["precision_at_1", "precision_at_5", "ndcg_at_3", "psp_at_5", "recall_at_10", "micro_f1", "example_f1"]
+    names = ["precision_at_1", "precision_at_5", "ndcg_at_3", "psp_at_5", "recall_at_10"]
+    names += ["micro_f1", "example_f1"]
     est = make_est()
     result = xmtc_scoring(names)(est, X, Y)
     assert est.n_topk == 1 and est.ks == [10]  # one predict_topk with the largest k
@@ -226,7 +231,8 @@ def test_reprs():
     assert repr(make_xmtc_scorer(count_predicted, needs="sets", scale=2.0)) == (
         "make_xmtc_scorer(count_predicted, needs='sets', scale=2.0)"
     )
-    assert repr(xmtc_scoring(["micro_f1", "ndcg_at_1"])) == "xmtc_scoring(['micro_f1', 'ndcg_at_1'])"
+    multi = xmtc_scoring(["micro_f1", "ndcg_at_1"])
+    assert repr(multi) == "xmtc_scoring(['micro_f1', 'ndcg_at_1'])"
     assert isinstance(get_scorer("ndcg_at_1"), XMTCScorer)
     assert isinstance(xmtc_scoring("ndcg_at_1"), XMTCMultiScorer)
 
@@ -297,14 +303,54 @@ def test_grid_search_single_scorer_and_label_lists():
     lists = [[f"L{j}" for j in np.flatnonzero(row)] for row in Y]
     lists[-1].append("only_in_the_last_fold")  # unseen by the models of two folds
     search = GridSearchCV(
-        FrequentLabels(), {"shift": [1, 0]}, scoring=get_scorer("ndcg_at_3"), cv=KFold(3), error_score="raise"
+        FrequentLabels(),
+        {"shift": [1, 0]},
+        scoring=get_scorer("ndcg_at_3"),
+        cv=KFold(3),
+        error_score="raise",
     )
     search.fit(X, lists)
     assert search.best_params_ == {"shift": 0}
     res = cross_validate(
-        FrequentLabels(), X, lists, scoring=xmtc_scoring(["precision_at_3", "macro_f1"]), cv=KFold(3),
+        FrequentLabels(),
+        X,
+        lists,
+        scoring=xmtc_scoring(["precision_at_3", "macro_f1"]),
+        cv=KFold(3),
         error_score="raise",
     )
     assert set(res) >= {"test_precision_at_3", "test_macro_f1"}
     assert np.all((res["test_precision_at_3"] >= 0) & (res["test_precision_at_3"] <= 1))
     assert not any(math.isnan(v) for v in res["test_macro_f1"])
+
+
+class CountingLower(TransformerMixin, BaseEstimator):
+    """A stateless transformer that counts its calls (a Pipeline's first step)."""
+
+    calls = 0
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        self.calls += 1
+        return [s.lower() for s in X]
+
+
+def test_scorers_work_on_a_pipeline():
+    from sklearn.pipeline import Pipeline
+
+    X, Y = _corpus(seed=2)
+    Y = sp.csr_matrix(Y)
+    pipe = Pipeline([("lower", CountingLower()), ("model", FrequentLabels())]).fit(X, Y)
+    model = pipe[-1]
+    top, _ = model.predict_topk(X, k=5)
+    expected = ranking_scores(Y, top, ks=(1, 5), inv_propensity=model.inv_propensity_)
+    assert get_scorer("psp_at_5")(pipe, X, Y) == pytest.approx(expected["psp_at_5"])
+    before = pipe[0].calls
+    got = xmtc_scoring(["precision_at_1", "micro_f1"])(pipe, X, Y)
+    assert pipe[0].calls == before + 1  # X transformed once for both predictions
+    assert got["precision_at_1"] == pytest.approx(expected["precision_at_1"])
+    assert got["micro_f1"] == pytest.approx(classification_scores(Y, model.predict(X))["micro_f1"])
+    with pytest.raises(AttributeError, match="predict_topk"):
+        get_scorer("precision_at_1")(object(), X, Y)

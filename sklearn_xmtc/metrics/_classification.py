@@ -100,7 +100,8 @@ def classification_core(Y, P):
     true_l = np.bincount(Y.indices, minlength=width)
     pred_l = np.bincount(P.indices, minlength=width)
     support = true_l > 0
-    macro = (2.0 * tp_l[support] / (true_l[support] + pred_l[support])).mean() if support.any() else 0.0
+    f1_l = 2.0 * tp_l[support] / (true_l[support] + pred_l[support])
+    macro = f1_l.mean() if support.any() else 0.0
     den_row = true_row + pred_row
     example = np.divide(2.0 * tp_row, den_row, out=np.zeros_like(den_row), where=den_row > 0)
     return {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..labels._binarizer import check_label_matrix, is_label_lists
+from ..labels._binarizer import check_label_matrix
 from ..utils.validation import check_k
 
 __all__ = [
@@ -137,12 +137,15 @@ def _drop_repeats(idx):
     if idx.shape[1] < 2:
         return idx
     s = np.sort(idx, axis=1)  # cheap check first: repeats are rare
-    if not np.any((s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0)):
+    bad = np.flatnonzero(np.any((s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0), axis=1))
+    if bad.size == 0:
         return idx
-    order = np.argsort(idx, axis=1, kind="stable")  # equal labels: earlier slot first
-    s = np.take_along_axis(idx, order, axis=1)
+    sub = idx[bad]
+    order = np.argsort(sub, axis=1, kind="stable")  # equal labels: earlier slot first
+    s = np.take_along_axis(sub, order, axis=1)
     rows, cols = np.nonzero((s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0))
-    idx[rows, order[rows, cols + 1]] = -1
+    sub[rows, order[rows, cols + 1]] = -1
+    idx[bad] = sub
     return idx
 
 
@@ -230,8 +233,3 @@ def check_inv_propensity(inv_propensity, n_columns):
     if w.size >= n_columns:
         return w[:n_columns]
     return np.concatenate([w, np.full(n_columns - w.size, w.max())])
-
-
-def is_lists(Y):
-    """True for label lists (re-exported helper)."""
-    return is_label_lists(Y)

@@ -45,14 +45,23 @@ def _frequencies(y_train, label_frequencies, n_samples, classes):
     if freq.ndim != 1 or not np.all(np.isfinite(freq)) or np.any(freq < 0):
         raise ValueError("label_frequencies must be a 1-D array of counts >= 0.")
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be an int >= 1 with label_frequencies, got {n_samples!r}.")
+        raise ValueError(
+            f"n_samples must be an int >= 1 with label_frequencies, got {n_samples!r}."
+        )
     if freq.size and freq.max() > n_samples:
         raise ValueError(f"A label frequency ({freq.max():g}) exceeds n_samples ({n_samples}).")
     return freq, int(n_samples)
 
 
 def inverse_propensity(
-    y_train=None, *, A=0.55, B=1.5, preset=None, classes=None, label_frequencies=None, n_samples=None
+    y_train=None,
+    *,
+    A=0.55,
+    B=1.5,
+    preset=None,
+    classes=None,
+    label_frequencies=None,
+    n_samples=None,
 ):
     """Inverse label propensities ``1 / p_l`` (Jain et al., 2016).
 
@@ -102,7 +111,14 @@ def inverse_propensity(
 
 
 def propensity(
-    y_train=None, *, A=0.55, B=1.5, preset=None, classes=None, label_frequencies=None, n_samples=None
+    y_train=None,
+    *,
+    A=0.55,
+    B=1.5,
+    preset=None,
+    classes=None,
+    label_frequencies=None,
+    n_samples=None,
 ):
     """Label propensities ``p_l = 1 / (1 + C (N_l + B)^(-A))`` (Jain et al., 2016).
 

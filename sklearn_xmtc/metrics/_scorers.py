@@ -1,7 +1,8 @@
 """Scorers ``(estimator, X, y) -> float`` for GridSearchCV and cross_validate.
 
 Ranking scorers call ``estimator.predict_topk``, set scorers
-``estimator.predict``.  :func:`xmtc_scoring` bundles several into one
+``estimator.predict`` (for a Pipeline: its transformers, then its last step's
+method).  :func:`xmtc_scoring` bundles several into one
 callable returning a dict, so a multi-metric search runs inference once.
 Not built on ``sklearn.metrics.make_scorer``, which slices ``predict_proba``
 for 2-label problems and only knows sklearn's names.
@@ -15,7 +16,7 @@ from ..labels._binarizer import is_label_lists
 from ..utils.validation import check_k
 from ._classification import SET_METRICS, check_sets, classification_core
 from ._inputs import check_same_rows, check_y_true, to_topk_indices
-from ._ranking import RANKING_METRICS, ranking_core
+from ._ranking_core import RANKING_METRICS, ranking_core
 
 __all__ = ["XMTCScorer", "get_scorer", "get_scorer_names", "make_xmtc_scorer", "xmtc_scoring"]
 
@@ -23,6 +24,21 @@ _MAX_NAMED_K = 10
 _SCORER_NAMES = sorted(
     [f"{m}_at_{k}" for m in RANKING_METRICS for k in range(1, _MAX_NAMED_K + 1)] + list(SET_METRICS)
 )
+
+
+def _final_estimator(estimator, X, method):
+    """``(model, X)`` for ``method``: a Pipeline without it runs X through its
+    transformers and hands over to its last step (recursively)."""
+    if hasattr(estimator, method):
+        return estimator, X
+    if hasattr(estimator, "steps") and len(estimator.steps) > 0:
+        for _, step in estimator.steps[:-1]:
+            if step is not None and step != "passthrough":
+                X = step.transform(X)
+        return _final_estimator(estimator.steps[-1][1], X, method)
+    raise AttributeError(
+        f"XMTC scorers need estimator.{method}(X), which {type(estimator).__name__} lacks."
+    )
 
 
 def _true_matrix(estimator, y):
@@ -115,6 +131,8 @@ class XMTCScorer:
         return f"make_xmtc_scorer({', '.join(parts)})"
 
     def __call__(self, estimator, X, y):
+        method = "predict_topk" if self.needs == "topk" else "predict"
+        estimator, X = _final_estimator(estimator, X, method)
         Y = _true_matrix(estimator, y)
         if self.needs == "topk":
             pred = _topk_indices(estimator, X, self.k)
@@ -218,7 +236,9 @@ def make_xmtc_scorer(metric, *, k=None, needs=None, **kwargs):
     """
     if callable(metric):
         if needs not in ("topk", "sets"):
-            raise ValueError(f'needs must be "topk" or "sets" with a callable metric, got {needs!r}.')
+            raise ValueError(
+                f'needs must be "topk" or "sets" with a callable metric, got {needs!r}.'
+            )
         if needs == "sets" and k is not None:
             raise ValueError('k is only used with needs="topk".')
         k = check_k(5 if k is None else k) if needs == "topk" else None
@@ -272,8 +292,9 @@ class XMTCMultiScorer:
         return f"xmtc_scoring({{{items}}})"
 
     def __call__(self, estimator, X, y):
-        Y = _true_matrix(estimator, y)
         topk = [s for s in self.scorers.values() if s.needs == "topk"]
+        estimator, X = _final_estimator(estimator, X, "predict_topk" if topk else "predict")
+        Y = _true_matrix(estimator, y)
         idx = Y_sets = P = None
         if topk:
             idx = _topk_indices(estimator, X, max(s.k for s in topk))
