@@ -8,7 +8,11 @@ import importlib
 __version__ = "0.1.0.dev0"
 
 _ESTIMATORS = {
+    "APLCTransformerClassifier": ".aplc",
+    "AttentionXMLClassifier": ".attentionxml",
     "DummyXMTCClassifier": "._dummy",
+    "LightAttentionClassifier": ".attentionxml",
+    "OTSeq2SetClassifier": ".otseq2set",
     "XMLCNNClassifier": ".xmlcnn",
 }
 

@@ -33,3 +33,14 @@ def test_module_entry_point_and_errors():
     assert done.returncode != 0 and "no-such-dataset" in done.stderr
     with pytest.raises(SystemExit):
         main(["evaluate", "--estimator", "nonsense"])
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    from sklearn_xmtc.utils._io import atomic_write_text
+
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "first")
+    with pytest.raises(TypeError):  # the write fails half-way
+        atomic_write_text(target, 12345)
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]

@@ -6,10 +6,13 @@ early stopping on it with best-weight restore).
 """
 
 from ._callbacks import TopKValidation
+from ._cosine import cosine_annealing
 from ._data import TokenDataset, batch_collate, dataset_label_rows
 from ._net import build_net, forward_eval, resolve_device, torch_seed
+from ._schedules import SlantedTriangularLR, slanted_triangular
 
 __all__ = sorted([
-    "TokenDataset", "TopKValidation", "batch_collate", "build_net",
-    "dataset_label_rows", "forward_eval", "resolve_device", "torch_seed",
+    "SlantedTriangularLR", "TokenDataset", "TopKValidation", "batch_collate", "build_net",
+    "cosine_annealing", "dataset_label_rows", "forward_eval", "resolve_device",
+    "slanted_triangular", "torch_seed",
 ])

@@ -105,8 +105,11 @@ class TextTokenizer:
         truncated to ``max_length``. A text with no known token becomes a
         single pad token so every sample has length >= 1.
         """
-        if self.kind == "pretrained":
-            seqs = self._backend(list(texts), truncation=True, max_length=max_length,
+        texts = list(texts)
+        if not texts:  # transformers tokenizers fail on an empty batch
+            seqs = []
+        elif self.kind == "pretrained":
+            seqs = self._backend(texts, truncation=True, max_length=max_length,
                                  add_special_tokens=True)["input_ids"]
         else:
             seqs = [e.ids[:max_length] for e in self._backend.encode_batch(list(texts))]
