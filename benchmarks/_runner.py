@@ -1,0 +1,169 @@
+"""The body of one benchmark run, executed in a fresh child process.
+
+``python benchmarks/run.py --single SPEC.json --result OUT.json`` calls
+:func:`run_single`: load the split, fit one system, predict the top-5 and the
+thresholded sets, compute the metrics, and read the process's peak resident
+memory (``ru_maxrss`` of itself and of its waited-for children, e.g. the PECOS
+worker) at the end, so that runs do not pollute each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for p in (str(REPO), str(HERE)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+def peak_rss_mb():
+    """Peak resident set size (MiB) of this process and of its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0  # Linux reports KiB
+
+
+def current_rss_mb():
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return None
+
+
+def load_split(spec):
+    """The train/test split of ``spec["dataset"]``, cut to max_train/max_test rows."""
+    from sklearn_xmtc.datasets import load_dataset
+
+    data = load_dataset(spec["dataset"], text_field=spec.get("text_field", "text"))
+    if spec.get("max_train"):
+        data.X_train = data.X_train[: spec["max_train"]]
+        data.Y_train = data.Y_train[: spec["max_train"]]
+    if spec.get("max_test"):
+        data.X_test = data.X_test[: spec["max_test"]]
+        data.Y_test = data.Y_test[: spec["max_test"]]
+    return data
+
+
+def _set_threads(n):
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def build_estimator(name, class_path=None, seed=0):
+    """A registry estimator with its demo parameters, or ``module:Class`` with defaults."""
+    if not class_path:
+        from sklearn_xmtc._cli import make_estimator
+
+        return make_estimator(name, {}, seed)
+    module, _, cls_name = class_path.partition(":")
+    est = getattr(importlib.import_module(module), cls_name)()
+    if "random_state" in est.get_params():
+        est.set_params(random_state=seed)
+    return est
+
+
+def fit_predict_estimator(spec, data):
+    """Fit one of our estimators; (top-5 idx, sets, timings, extra record fields)."""
+    est = build_estimator(spec["system"], spec.get("class_path"), spec.get("seed", 0))
+    if "torch" in sys.modules:  # only neural estimators pay for importing torch
+        _set_threads(spec.get("threads", 1))
+    own = est.get_params()
+    params = {k: v for k, v in spec.get("params", {}).items() if k in own}
+    params.update({k: v for k, v in spec.get("all_params", {}).items() if k in own})
+    unknown = set(spec.get("params", {})) - set(own)
+    if unknown:
+        raise ValueError(f"{spec['system']}: unknown parameter(s) {sorted(unknown)}")
+    if "verbose" in own:
+        params.setdefault("verbose", 0)
+    est.set_params(**params)
+    t0 = time.perf_counter()
+    est.fit(data.X_train, data.Y_train)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx, _ = est.predict_topk(data.X_test, k=5)
+    predict_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sets = est.predict(data.X_test)
+    sets_s = time.perf_counter() - t0
+    shown = {k: v for k, v in est.get_params().items() if _jsonable(v)}
+    threshold = shown.get("threshold", "generated set")
+    extra = {"params": shown, "threshold": threshold,
+             "device": str(getattr(est, "device_", shown.get("device", "cpu")))}
+    return idx, sets, {"fit_s": fit_s, "predict_s": predict_s, "sets_s": sets_s}, extra
+
+
+def fit_predict_peer(spec, data):
+    """Fit a peer on the shared TF-IDF features (vectorizer time included)."""
+    from _peers import PEERS, SET_CANDIDATES, TFIDF_PARAMS, make_vectorizer
+
+    cls = PEERS[spec["system"]]
+    peer = cls(n_threads=spec.get("threads", 1), seed=spec.get("seed", 0),
+               params=spec.get("params", {}))
+    t0 = time.perf_counter()
+    vec = make_vectorizer()
+    X_train = vec.fit_transform(data.X_train)
+    tfidf_s = time.perf_counter() - t0
+    peer.fit(X_train, data.Y_train)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    X_test = vec.transform(data.X_test)
+    idx, scores = peer.predict_topk(X_test, k=max(5, SET_CANDIDATES))
+    predict_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sets = peer.sets_from_topk(idx, scores)
+    sets_s = time.perf_counter() - t0
+    tfidf = {k: (list(v) if isinstance(v, tuple) else str(v) if k == "dtype" else v)
+             for k, v in TFIDF_PARAMS.items()}
+    extra = {**peer.describe(), "tfidf": tfidf, "n_features": int(X_train.shape[1]),
+             "tfidf_fit_s": tfidf_s, "device": "cpu",
+             "threshold": f"{peer.threshold} on {peer.score_kind}, top-{SET_CANDIDATES}"}
+    return idx[:, :5], sets, {"fit_s": fit_s, "predict_s": predict_s, "sets_s": sets_s}, extra
+
+
+def _jsonable(v):
+    try:
+        json.dumps(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def run_single(spec):
+    """One (dataset, system) run -> result dict (without machine/version fields)."""
+    from _evaluation import evaluate_predictions
+
+    rec = {"loadavg_start": list(os.getloadavg())}
+    data = load_split(spec)
+    rec.update(n_train=len(data.X_train), n_test=len(data.X_test),
+               n_labels=int(data.Y_train.shape[1]),
+               n_test_only_labels=int(data.Y_test.shape[1] - data.Y_train.shape[1]),
+               rss_after_load_mb=current_rss_mb())
+    runner = fit_predict_peer if spec["kind"] == "peer" else fit_predict_estimator
+    idx, sets, times, extra = runner(spec, data)
+    rec.update(times)
+    rec["predict_texts_per_s"] = len(data.X_test) / max(times["predict_s"], 1e-9)
+    rec.update(extra)
+    rec.update(evaluate_predictions(data.Y_train, data.Y_test, idx, sets))
+    rec["loadavg_end"] = list(os.getloadavg())
+    rec["peak_rss_mb"] = peak_rss_mb()
+    rec["python"] = platform.python_version()
+    return rec
+
+
+def main_single(spec_path, result_path):
+    """Entry point of the child: read the spec, run, write the result JSON."""
+    spec = json.loads(Path(spec_path).read_text())
+    rec = run_single(spec)
+    Path(result_path).write_text(json.dumps(rec))
+    return 0
