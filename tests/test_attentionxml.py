@@ -210,3 +210,37 @@ def test_bad_parameters_give_clear_errors():
         LightAttentionClassifier(negative_sampling="random", **TINY).fit(X, Y)
     with pytest.raises(ValueError, match="linear_sizes"):
         AttentionXMLClassifier(**{**TINY, "linear_sizes": (0,)}).fit(X, Y)
+
+
+class _Snapshots(Callback):
+    """Copies of the module's parameters at the end of every epoch."""
+
+    def initialize(self):
+        self.snaps_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.snaps_.append([p.detach().clone() for p in net.module_.parameters()])
+
+
+@pytest.mark.parametrize("cls", [AttentionXMLClassifier, LightAttentionClassifier])
+def test_swa_weights_are_the_mean_of_the_epoch_snapshots(cls):
+    X, Y = make_tiny_xmtc(n_samples=120, n_labels=8, random_state=0)
+    extra = {"n_clusters": 3, "n_sampled_clusters": 2} if cls is LightAttentionClassifier else {}
+    params = {**TINY, **extra, "max_epochs": 4, "lr": 1e-2, "callbacks": [_Snapshots()]}
+    est = cls(swa_start=2, **params).fit(X, Y)
+    snaps = dict(est.net_.callbacks_)["user_0__Snapshots"].snaps_
+    assert len(snaps) == 4
+    assert est.net_.history[:, "swa_n"] == [1, 2, 3]  # epochs 2, 3, 4 averaged
+    final = [p.detach() for p in est.net_.module_.parameters()]
+    moved = 0
+    for i, p in enumerate(final):
+        mean = torch.stack([s[i] for s in snaps[1:]]).mean(0)
+        assert torch.allclose(p, mean, atol=1e-6)
+        moved += not torch.allclose(snaps[-1][i], mean)
+    assert moved > 0  # the average differs from the last epoch's weights
+    plain = cls(**params).fit(X, Y)  # no averaging: the last epoch's weights
+    last = dict(plain.net_.callbacks_)["user_0__Snapshots"].snaps_[-1]
+    assert all(torch.equal(p.detach(), q) for p, q in zip(plain.net_.module_.parameters(), last))
+    with pytest.raises(ValueError, match="swa_start"):
+        cls(swa_start=0, **params).fit(X, Y)

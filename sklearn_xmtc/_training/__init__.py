@@ -2,10 +2,10 @@
 
 Datasets that build whole padded batches, the private skorch ``NeuralNet``
 composed inside every neural estimator, and its callbacks (validation P@k,
-early stopping on it with best-weight restore).
+early stopping on it with best-weight restore, weight averaging).
 """
 
-from ._callbacks import TopKValidation
+from ._callbacks import TopKValidation, WeightAveraging
 from ._cosine import cosine_annealing
 from ._data import TokenDataset, batch_collate, dataset_label_rows
 from ._net import build_net, forward_eval, resolve_device, torch_seed
@@ -14,5 +14,5 @@ from ._schedules import SlantedTriangularLR, slanted_triangular
 __all__ = sorted([
     "SlantedTriangularLR", "TokenDataset", "TopKValidation", "batch_collate", "build_net",
     "cosine_annealing", "dataset_label_rows", "forward_eval", "resolve_device",
-    "slanted_triangular", "torch_seed",
+    "WeightAveraging", "slanted_triangular", "torch_seed",
 ])

@@ -11,7 +11,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
 from skorch.dataset import ValidSplit
 
-from ._callbacks import TopKValidation
+from ._callbacks import TopKValidation, WeightAveraging
 from ._data import batch_collate
 
 __all__ = ["build_net", "forward_eval", "resolve_device", "torch_seed"]
@@ -56,13 +56,15 @@ def _user_callbacks(callbacks):
 
 def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose, seed,
               validation_fraction=None, patience=None, evaluate=None, callbacks=None,
-              gradient_clip=None, optimizer=torch.optim.Adam, **net_kwargs):
+              gradient_clip=None, swa_start=None, optimizer=torch.optim.Adam, **net_kwargs):
     """A skorch ``NeuralNet`` for a :class:`TokenDataset`.
 
     Adds, in order: validation P@k (``evaluate``) when ``validation_fraction``
     is set, early stopping on ``valid_p@5`` with ``patience`` (best weights
-    restored), gradient-norm clipping, a progress bar under ``verbose``, and the
-    user's ``callbacks`` (deep-copied so the estimator's parameter stays intact).
+    restored), weight averaging from epoch ``swa_start`` (the averaged weights
+    are the final ones), gradient-norm clipping, a progress bar under
+    ``verbose``, and the user's ``callbacks`` (deep-copied so the estimator's
+    parameter stays intact).
     """
     cbs = []
     if validation_fraction:
@@ -71,6 +73,8 @@ def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose,
             cbs.append(("early_stopping", EarlyStopping(
                 monitor="valid_p@5", lower_is_better=False, patience=patience,
                 load_best=True, sink=logger.info)))
+    if swa_start is not None:
+        cbs.append(("swa", WeightAveraging(swa_start)))
     if gradient_clip:
         cbs.append(("gradient_clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
     if verbose:

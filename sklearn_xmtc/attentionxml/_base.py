@@ -42,6 +42,7 @@ class _BaseAttentionXML(BaseNeuralXMTCClassifier):
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "n_trees": [Interval(Integral, 1, None, closed="left")],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "swa_start": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # -- label trees --------------------------------------------------------------
@@ -80,7 +81,7 @@ class _BaseAttentionXML(BaseNeuralXMTCClassifier):
                     freeze_embeddings=self.freeze_embeddings)
 
     def _net_kwargs(self):
-        return {"gradient_clip": self.gradient_clip}
+        return {"gradient_clip": self.gradient_clip, "swa_start": self.swa_start}
 
     def _beams(self, tree):
         return [self.n_candidates] * tree.height

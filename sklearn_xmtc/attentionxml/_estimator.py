@@ -61,6 +61,10 @@ class AttentionXMLClassifier(_BaseAttentionXML):
 {init_doc}
     gradient_clip : float or None, default=5.0
         Gradient-norm clipping.
+    swa_start : int or None, default=None
+        Stochastic weight averaging: the fitted weights of every network are
+        the mean of its end-of-epoch weights from epoch ``swa_start`` on (the
+        paper uses 10 of 30 epochs); None trains without averaging.
 {neural_parameters}
 
     Attributes
@@ -98,8 +102,9 @@ class AttentionXMLClassifier(_BaseAttentionXML):
     def __init__(self, *, embedding_dim=300, hidden_size=256, linear_sizes=(256,),
                  embedding_dropout=0.2, dropout=0.5, flat_max_labels=20000, tree_height=3,
                  cluster_size=8, tree_branching=8, n_candidates=160, n_trees=1,
-                 gradient_clip=5.0, max_epochs=30, batch_size=40, lr=1e-3, device="auto",
-                 random_state=None, verbose=0, validation_fraction=None, patience=None,
+                 gradient_clip=5.0, swa_start=None, max_epochs=30, batch_size=40, lr=1e-3,
+                 device="auto", random_state=None, verbose=0, validation_fraction=None,
+                 patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5, callbacks=None, propensity_a=0.55, propensity_b=1.5):
@@ -115,6 +120,7 @@ class AttentionXMLClassifier(_BaseAttentionXML):
         self.n_candidates = n_candidates
         self.n_trees = n_trees
         self.gradient_clip = gradient_clip
+        self.swa_start = swa_start
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -170,6 +176,10 @@ class LightAttentionClassifier(_BaseAttentionXML):
         candidates feed the label network).
     gradient_clip : float or None, default=5.0
         Gradient-norm clipping.
+    swa_start : int or None, default=None
+        Stochastic weight averaging: the fitted weights of every network are
+        the mean of its end-of-epoch weights from epoch ``swa_start`` on (the
+        paper uses 10 of 30 epochs); None trains without averaging.
 {neural_parameters}
 
     Attributes
@@ -216,8 +226,9 @@ class LightAttentionClassifier(_BaseAttentionXML):
                  embedding_dropout=0.2, dropout=0.5, flat_max_labels=20000, tree_height=3,
                  cluster_size=8, tree_branching=8, n_candidates=160, n_trees=1,
                  n_clusters=None, n_sampled_clusters=10, negative_sampling="dynamic",
-                 gradient_clip=5.0, max_epochs=30, batch_size=40, lr=1e-3, device="auto",
-                 random_state=None, verbose=0, validation_fraction=None, patience=None,
+                 gradient_clip=5.0, swa_start=None, max_epochs=30, batch_size=40, lr=1e-3,
+                 device="auto", random_state=None, verbose=0, validation_fraction=None,
+                 patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5, callbacks=None, propensity_a=0.55, propensity_b=1.5):
@@ -236,6 +247,7 @@ class LightAttentionClassifier(_BaseAttentionXML):
         self.n_sampled_clusters = n_sampled_clusters
         self.negative_sampling = negative_sampling
         self.gradient_clip = gradient_clip
+        self.swa_start = swa_start
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
