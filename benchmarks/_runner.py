@@ -75,7 +75,8 @@ def build_estimator(name, class_path=None, seed=0):
 
 def fit_predict_estimator(spec, data):
     """Fit one of our estimators; (top-5 idx, sets, timings, extra record fields)."""
-    est = build_estimator(spec["system"], spec.get("class_path"), spec.get("seed", 0))
+    est = build_estimator(spec.get("base") or spec["system"], spec.get("class_path"),
+                          spec.get("seed", 0))
     if "torch" in sys.modules:  # only neural estimators pay for importing torch
         _set_threads(spec.get("threads", 1))
     own = est.get_params()

@@ -91,6 +91,10 @@ def build_parser():
     ap.add_argument("--extra", nargs="*", action="extend", default=[], metavar="NAME=MODULE:CLASS",
                     help="also run an estimator not (yet) in the registry, with its class "
                          "defaults plus --set NAME.PARAM=VALUE")
+    ap.add_argument("--variant", nargs="*", action="extend", default=[], metavar="NAME=BASE",
+                    help="also run registered estimator BASE under the name NAME, with its demo "
+                         "parameters plus --set NAME.PARAM=VALUE (ablations: "
+                         "--variant aplc-ncls2=aplc --set 'aplc-ncls2.cluster_proportions=(.5,.5)')")
     ap.add_argument("--max-train", type=int, default=None, help="first N training texts")
     ap.add_argument("--max-test", type=int, default=None, help="first N test texts")
     ap.add_argument("--seed", type=int, default=0)
@@ -155,21 +159,34 @@ def parse_extras(items):
     return out
 
 
+def parse_variants(items):
+    """``["aplc-ncls2=aplc"]`` -> {"aplc-ncls2": "aplc"} (BASE must be registered)."""
+    out, registered = {}, registered_estimators()
+    for item in items or []:
+        name, sep, base = item.partition("=")
+        if not sep or not name or base not in registered:
+            raise SystemExit(f"--variant expects NAME=BASE with BASE one of {registered}, "
+                             f"got {item!r}")
+        out[name] = base
+    return out
+
+
 def plan(args):
-    """[(kind, name, params, class_path)] of the systems to run, and the ``*`` params."""
+    """[(kind, name, params, class_path, base)] of the systems to run, and the ``*`` params."""
     from _peers import PEERS
 
     sets, extras = parse_sets(args.set), parse_extras(args.extra)
+    variants = parse_variants(getattr(args, "variant", []))
     ests = registered_estimators() if args.estimators is None else args.estimators
-    ests = ests + [e for e in extras if e not in ests]
+    ests = ests + [e for e in list(extras) + list(variants) if e not in ests]
     peers = list(PEERS) if args.peers is None else args.peers
-    known = set(registered_estimators()) | set(extras) | set(PEERS) | {"*"}
+    known = set(registered_estimators()) | set(extras) | set(variants) | set(PEERS) | {"*"}
     bad = sorted((set(ests) | set(peers) | set(sets)) - known)
     if bad:
         raise SystemExit(f"unknown system(s) {bad}; estimators: {registered_estimators()}, "
                          f"peers: {sorted(PEERS)}")
-    return [("estimator", e, sets.get(e, {}), extras.get(e)) for e in ests] + \
-           [("peer", p, sets.get(p, {}), None) for p in peers], sets.get("*", {})
+    return [("estimator", e, sets.get(e, {}), extras.get(e), variants.get(e)) for e in ests] + \
+           [("peer", p, sets.get(p, {}), None, None) for p in peers], sets.get("*", {})
 
 
 def dataset_name(dataset):
@@ -193,17 +210,19 @@ def run_all(args, command):
     machine, versions = machine_info(), package_versions()
     args.log_dir.mkdir(parents=True, exist_ok=True)
     for dataset in args.datasets:
-        for kind, name, params, class_path in systems:
+        for kind, name, params, class_path, base in systems:
             rec = base_record(args, kind, name, dataset, command)
             if class_path:
                 rec["class_path"] = class_path
+            if base:
+                rec["variant_of"] = base
             note = PEERS[name].unavailable() if kind == "peer" else None
             if note:
                 log.warning("skip %s on %s: %s", name, dataset, note)
                 yield {**rec, "status": "skipped", "note": note, "machine": machine}
                 continue
             spec = {"dataset": dataset, "system": name, "kind": kind, "params": params,
-                    "class_path": class_path,
+                    "class_path": class_path, "base": base,
                     "all_params": all_params if kind == "estimator" else {},
                     "max_train": args.max_train, "max_test": args.max_test,
                     "seed": args.seed, "threads": args.threads}

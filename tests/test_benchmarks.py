@@ -18,7 +18,7 @@ sys.path.insert(0, str(BENCH))
 
 from _evaluation import bucket_scores, evaluate_predictions, label_buckets  # noqa: E402
 from _peers import PEERS  # noqa: E402
-from run import parse_extras, parse_sets  # noqa: E402
+from run import parse_extras, parse_sets, parse_variants  # noqa: E402
 
 # the fast peer of the end-to-end run: the first one installed (pip install .[bench])
 FAST_PEER = next((p for p in ("napkinxc-plt", "lml-1vsrest", "omikuji-parabel")
@@ -57,8 +57,9 @@ def harness_run(tiny_dataset, tmp_path_factory):
     cmd = [sys.executable, str(BENCH / "run.py"), "--datasets", str(tiny_dataset),
            "--estimators", "dummy", "xmlcnn", "--peers", *([FAST_PEER] if FAST_PEER else []),
            "pecos-xrlinear",
-           "--set", "xmlcnn.max_epochs=1", "xmlcnn.embedding_dim=16", "xmlcnn.n_filters=8",
-           "xmlcnn.hidden_size=16", "xmlcnn.max_length=32", "xmlcnn.batch_size=32",
+           "--variant", "xmlcnn-lr0=xmlcnn",
+           "--set", "*.max_epochs=1", "*.embedding_dim=16", "*.n_filters=8",
+           "*.hidden_size=16", "*.max_length=32", "*.batch_size=32", "xmlcnn-lr0.lr=0.0",
            "--threads", "1", "--timeout", "300", "--out", str(out),
            "--log-dir", str(out_dir / "logs")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
@@ -71,7 +72,11 @@ def test_json_lines_fields_and_values(harness_run, tiny_dataset):
     records, stdout, _ = harness_run
     by_name = {r["system"]: r for r in records}
     ran = ["dummy", "xmlcnn"] + ([FAST_PEER] if FAST_PEER else [])
-    assert list(by_name) == ran + ["pecos-xrlinear"]
+    assert list(by_name) == ["dummy", "xmlcnn", "xmlcnn-lr0"] + ran[2:] + ["pecos-xrlinear"]
+    variant = by_name["xmlcnn-lr0"]  # a registered estimator under another name and parameters
+    assert variant["status"] == "ok" and variant["variant_of"] == "xmlcnn"
+    assert variant["params"]["lr"] == 0.0 and variant["params"]["max_epochs"] == 1
+    assert by_name["xmlcnn"]["params"]["lr"] > 0
     for name in ran:
         r = by_name[name]
         assert r["status"] == "ok", r.get("note")
@@ -189,3 +194,10 @@ def test_report_keeps_the_latest_record_of_a_rerun_pair():
     kept, dropped = latest_per_pair(recs)
     assert [(r["system"], r["status"]) for r in kept] == [("a", "ok"), ("b", "ok")]
     assert dropped == 1
+
+
+def test_variant_names_need_a_registered_base():
+    assert parse_variants(["aplc-ncls2=aplc"]) == {"aplc-ncls2": "aplc"}
+    for bad in ["aplc-ncls2", "x=nope", "=aplc"]:
+        with pytest.raises(SystemExit, match="--variant expects NAME=BASE"):
+            parse_variants([bad])
