@@ -1,6 +1,7 @@
 """Metrics of one benchmark run: ranking metrics, micro-F1 and label-frequency buckets.
 
-Everything is computed from the top-5 predictions and the thresholded sets,
+Everything is computed from the top-5 predictions and the thresholded sets
+(micro P/R/F1, macro-F1 over the labels with test support, example-based F1),
 against ``Y_test`` (whose extra columns are labels never seen in training:
 they can only be missed).  Propensities are computed ONCE per split from the
 training label counts (Jain et al. 2016, A=0.55, B=1.5), identical for every
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sklearn_xmtc.metrics import inverse_propensity, micro_f1, ranking_scores
+from sklearn_xmtc.metrics import classification_scores, inverse_propensity, ranking_scores
 
 KS = (1, 2, 3, 4, 5)
 BUCKETS = ("head", "torso", "tail")
@@ -99,8 +100,12 @@ def evaluate_predictions(Y_train, Y_test, idx, sets):
     out.update({f"nDCG@{k}": r[f"ndcg_at_{k}"] for k in (1, 3, 5)})
     out.update({f"PSP@{k}": r[f"psp_at_{k}"] for k in (1, 3, 5)})
     out["R@5"] = r["recall_at_5"]
-    out["micro-F1"] = micro_f1(Y_test, pad_columns(sets, n_cols))
+    c = classification_scores(Y_test, pad_columns(sets, n_cols))
+    out.update({"micro-P": c["micro_precision"], "micro-R": c["micro_recall"],
+                "micro-F1": c["micro_f1"], "macro-F1": c["macro_f1"],
+                "example-F1": c["example_f1"]})
     out["avg_predicted_set_size"] = float(sets.nnz / max(sets.shape[0], 1))
+    out["avg_true_set_size"] = float(Y_test.nnz / max(Y_test.shape[0], 1))
     freq = train_frequencies(Y_train, n_cols)
     out["buckets"] = bucket_scores(Y_test, idx[:, :5], inv_p, label_buckets(freq))
     return out

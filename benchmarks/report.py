@@ -114,6 +114,25 @@ def dataset_table(recs):
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
+SET_COLUMNS = [("micro-P", "micro-P", 3), ("micro-R", "micro-R", 3), ("micro-F1", "micro-F1", 3),
+               ("macro-F1", "macro-F1", 3), ("example-F1", "example-F1", 3),
+               ("avg_predicted_set_size", "labels/text", 2)]
+
+
+def set_table(recs):
+    """Markdown table of the thresholded-set metrics of the ok records that have them."""
+    ok = [r for r in recs if r.get("status") == "ok" and "example-F1" in r]
+    if not ok:
+        return ""
+    lines = ["| system | threshold | " + " | ".join(c[1] for c in SET_COLUMNS) + " |",
+             "|---|---|" + "---:|" * len(SET_COLUMNS)]
+    for r in ok:
+        cells = [_fmt(r.get(key), d) for key, _, d in SET_COLUMNS]
+        lines.append(f"| {r['system']} | {_one_line(r.get('threshold', ''), 60)} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _one_line(text, limit=300):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else "…" + text[-limit:]
@@ -174,6 +193,12 @@ def dataset_section(name, recs, img_dir, out_dir):
         title += (f" ({first['n_train']:,} train / {first['n_test']:,} test texts, "
                   f"{first['n_labels']:,} labels)")
     parts = [title, "", dataset_table(recs), ""]
+    table = set_table(recs)
+    if table:
+        truth = first.get("avg_true_set_size")
+        parts += ["Thresholded label sets (`predict`): micro precision / recall / F1, macro-F1 "
+                  "over the labels with test support, example-based F1, predicted labels per text"
+                  + (f" (true: {truth:.2f})" if truth else "") + ":", "", table, ""]
     table = bucket_table(recs)
     if table:
         parts += ["Recall@5 and PSP@5 by label-frequency bucket:", "", table, ""]

@@ -25,7 +25,7 @@ FAST_PEER = next((p for p in ("napkinxc-plt", "lml-1vsrest", "omikuji-parabel")
                   if PEERS[p].unavailable() is None), None)
 
 METRIC_FIELDS = ["P@1", "P@2", "P@3", "P@4", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3",
-                 "PSP@5", "R@5", "micro-F1"]
+                 "PSP@5", "R@5", "micro-P", "micro-R", "micro-F1", "macro-F1", "example-F1"]
 RUN_FIELDS = ["dataset", "system", "kind", "status", "fit_s", "predict_s", "predict_texts_per_s",
               "peak_rss_mb", "n_train", "n_test", "n_labels", "buckets", "versions", "machine",
               "command", "threshold", "params", "started_at", "loadavg_start"]
@@ -141,6 +141,7 @@ def test_report_tables_and_plots(harness_run):
     assert "| pecos-xrlinear | peer | skipped |" in text
     assert "python benchmarks/run.py --datasets" in text and "Machine:" in text
     assert "head R@5" in text
+    assert "| system | threshold | micro-P | micro-R | micro-F1 | macro-F1 | example-F1 |" in text
     for kind in ("precision_at_k", "buckets"):
         png = img / f"bench_tiny_{kind}.png"
         assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
