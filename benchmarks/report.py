@@ -7,9 +7,13 @@ Usage::
         [--notes-file benchmarks/results/notes.md] [--include FILE.md ...]
 
 Writes ``docs/benchmarks.md``: the reading of the results (``--notes-file``),
-one table per dataset (accuracy, speed, memory), one table of head/torso/tail
-recall@5 and PSP@5 per dataset, the commands that produced the results, their
-dates, the machine and the load average during the runs, the scaling section,
+one table per dataset (accuracy, speed, memory), a table of the thresholded
+sets' metrics and one of head/torso/tail recall@5 and PSP@5 per dataset, the
+commands that produced the results, their dates, the machine and the load
+average during the runs, one section per ablation file
+(``results/ablation_*.jsonl`` from ``run.py --variant``, beside the main
+rows of the estimators they vary, with ``ablation_*.md`` as its reading), the
+scaling section,
 and then the per-method benchmark reports (``--include``, by default
 ``benchmarks/results/{metrics,attentionxml,aplc,otseq2set}.md``, each written
 with the command that produced it), their headings moved one level down; and
@@ -171,6 +175,13 @@ def run_conditions(records):
                  f"{m.get('cpu_count', '?')} CPUs, {m.get('memory_gb', '?')} GB RAM, GPU: "
                  f"{m.get('gpu') or 'none'}; {m.get('platform', '?')}, Python "
                  f"{m.get('python', '?')}; OMP_WAIT_POLICY={m.get('OMP_WAIT_POLICY')}.")
+    walls = {}
+    for r in latest_per_pair(records)[0]:
+        walls[r["dataset"]] = walls.get(r["dataset"], 0.0) + float(r.get("wall_s") or 0.0)
+    if walls:
+        lines.append("- Wall time of the runs in the tables (child processes, all systems): "
+                     + ", ".join(f"{d} {w / 60:.1f} min" for d, w in walls.items())
+                     + f"; {sum(walls.values()) / 60:.1f} min in all.")
     threads = sorted({r.get("threads") for r in records if r.get("threads")})
     lines.append(f"- Threads per run: {threads}.")
     if loads:
@@ -249,7 +260,34 @@ def demote_headings(text):
     return "\n".join(out)
 
 
-def build_report(records, out, img_dir, scaling=None, notes=None, include=()):
+def ablation_section(path, main_records):
+    """One ablation run file (``--variant`` rows), beside the main run's rows of their bases.
+
+    The reading of the ablation, when written, is ``<same name>.md`` next to the file.
+    """
+    path = Path(path)
+    all_recs = load_records([path])
+    recs, _ = latest_per_pair(all_recs)
+    parts = [f"## Ablation: {path.stem.removeprefix('ablation_')}", ""]
+    prose = path.with_suffix(".md")
+    if prose.exists():
+        parts += [prose.read_text().strip(), ""]
+    parts += [run_conditions(all_recs), ""]
+    for name in dict.fromkeys(r["dataset"] for r in recs):
+        rows = [r for r in recs if r["dataset"] == name]
+        bases = {r.get("variant_of") for r in rows} - {None}
+        ref = [{**m, "kind": "main run"} for m in main_records
+               if m["dataset"] == name and m["system"] in bases]
+        rows = ref + [{**r, "kind": f"variant of {r['variant_of']}"} if r.get("variant_of")
+                      else r for r in rows]
+        parts += [f"### {name}", "", dataset_table(rows), ""]
+        table = set_table(rows)
+        if table:
+            parts += [table, ""]
+    return "\n".join(parts)
+
+
+def build_report(records, out, img_dir, scaling=None, notes=None, include=(), ablations=()):
     """Write the Markdown report (and plots); return its text."""
     out, img_dir = Path(out), Path(img_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -270,6 +308,8 @@ def build_report(records, out, img_dir, scaling=None, notes=None, include=()):
     for name in dict.fromkeys(r["dataset"] for r in records):
         parts.append(dataset_section(name, [r for r in records if r["dataset"] == name],
                                      img_dir, out.parent))
+    for path in ablations:
+        parts.append(ablation_section(path, records))
     if scaling and Path(scaling).exists():
         parts.append(scaling_section(scaling, img_dir, out.parent))
     include = [Path(f) for f in include if Path(f).exists()]
@@ -291,6 +331,9 @@ def main(argv=None):
     ap.add_argument("--img-dir", default=str(HERE.parent / "docs" / "img"))
     ap.add_argument("--scaling", default=str(RESULTS / "scaling.jsonl"),
                     help="JSON lines from benchmarks/scaling.py (skipped when missing)")
+    ap.add_argument("--ablations", nargs="*", default=sorted(map(str, RESULTS.glob(
+        "ablation_*.jsonl"))), help="run.py --variant result files, one section each "
+        "(default: benchmarks/results/ablation_*.jsonl)")
     ap.add_argument("--notes", default=None, help="free text (e.g. load conditions)")
     ap.add_argument("--notes-file", default=str(RESULTS / "notes.md"),
                     help="Markdown placed after the run conditions (skipped when missing)")
@@ -301,7 +344,7 @@ def main(argv=None):
     if args.notes_file and Path(args.notes_file).exists():
         notes = "\n\n".join(x for x in (Path(args.notes_file).read_text().strip(), notes) if x)
     build_report(load_records(args.results), args.out, args.img_dir, args.scaling, notes,
-                 args.include)
+                 args.include, args.ablations)
     print(f"wrote {args.out}")
     return 0
 

@@ -142,6 +142,15 @@ def test_report_tables_and_plots(harness_run):
     assert "python benchmarks/run.py --datasets" in text and "Machine:" in text
     assert "head R@5" in text
     assert "| system | threshold | micro-P | micro-R | micro-F1 | macro-F1 | example-F1 |" in text
+    # an ablation file: its variants beside the main run's row of their base estimator
+    abl = out_dir / "ablation_lr.jsonl"
+    abl.write_text("\n".join(json.dumps(r) for r in records if r["system"] == "xmlcnn-lr0"))
+    (out_dir / "ablation_lr.md").write_text("Reading: lr=0 does not learn.")
+    text = build_report(records, out, img, ablations=[abl])
+    section = text[text.index("## Ablation: lr"):]
+    assert "Reading: lr=0 does not learn." in section and "### tiny" in section
+    assert "| xmlcnn | main run |" in section
+    assert "| xmlcnn-lr0 | variant of xmlcnn |" in section
     for kind in ("precision_at_k", "buckets"):
         png = img / f"bench_tiny_{kind}.png"
         assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
