@@ -38,6 +38,25 @@ _Y_PRED_DOC = """y_pred : ndarray, sparse matrix or tuple
         score of -inf is never ranked.  Indices at or beyond ``y_true``'s
         column count never hit."""
 
+_K_DOC = """y_true : sparse matrix, dense 0/1 array or sequence of label lists
+        True labels (n_samples, n_labels); label lists need ``classes``.
+    {y_pred}
+    k : int, default=5
+        Cut-off, >= 1.""".format(y_pred=_Y_PRED_DOC)
+_CLASSES_DOC = """classes : array-like, default=None
+        Label names of the columns, used when ``y_true`` holds label lists."""
+_PARAMS_DOC = "Parameters\n    ----------\n    " + _K_DOC + "\n    " + _CLASSES_DOC
+_PS_PARAMS_DOC = ("Parameters\n    ----------\n    " + _K_DOC + """
+    inv_propensity : array-like of shape (n_labels,)
+        ``1 / p_l`` from the training labels (:func:`inverse_propensity`).
+        Padded with its maximum when ``y_true`` has more columns.
+    """ + _CLASSES_DOC)
+_JAIN_REFERENCE = """References
+    ----------
+    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
+       for Recommendation, Tagging, Ranking & Other Missing Label
+       Applications", KDD 2016."""
+
 
 def _check_metrics(metrics, inv_propensity):
     if metrics is None:
@@ -97,11 +116,7 @@ def ranking_scores(
     --------
     precision_at_k, recall_at_k, ndcg_at_k, psp_at_k, psndcg_at_k
 
-    References
-    ----------
-    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
-       for Recommendation, Tagging, Ranking & Other Missing Label
-       Applications", KDD 2016.
+    {jain_reference}
 
     Examples
     --------
@@ -134,15 +149,7 @@ def precision_at_k(y_true, y_pred, k=5, *, classes=None):
     Missing ranks (-1, or fewer than k candidates) count as misses; the
     denominator is always k.  A sample without true labels scores 0.
 
-    Parameters
-    ----------
-    y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); label lists need ``classes``.
-    {y_pred}
-    k : int, default=5
-        Cut-off, >= 1.
-    classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists.
+    {params}
 
     Returns
     -------
@@ -167,15 +174,7 @@ def recall_at_k(y_true, y_pred, k=5, *, classes=None):
 
     A sample without true labels contributes 0 (it still counts in the mean).
 
-    Parameters
-    ----------
-    y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); label lists need ``classes``.
-    {y_pred}
-    k : int, default=5
-        Cut-off, >= 1.
-    classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists.
+    {params}
 
     Returns
     -------
@@ -199,15 +198,7 @@ def ndcg_at_k(y_true, y_pred, k=5, *, classes=None):
     ideal ``IDCG = sum_{{j <= min(k, |true|)}} 1 / log2(j + 1)``, then averaged
     over samples.  A sample without true labels contributes 0.
 
-    Parameters
-    ----------
-    y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); label lists need ``classes``.
-    {y_pred}
-    k : int, default=5
-        Cut-off, >= 1.
-    classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists.
+    {params}
 
     Returns
     -------
@@ -233,28 +224,13 @@ def psp_at_k(y_true, y_pred, k=5, *, inv_propensity, classes=None):
     achievable value (the k largest ``1 / p_l`` among the sample's true
     labels).  0 when no sample has a true label.
 
-    Parameters
-    ----------
-    y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); label lists need ``classes``.
-    {y_pred}
-    k : int, default=5
-        Cut-off, >= 1.
-    inv_propensity : array-like of shape (n_labels,)
-        ``1 / p_l`` from the training labels (:func:`inverse_propensity`).
-        Padded with its maximum when ``y_true`` has more columns.
-    classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists.
+    {ps_params}
 
     Returns
     -------
     score : float
 
-    References
-    ----------
-    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
-       for Recommendation, Tagging, Ranking & Other Missing Label
-       Applications", KDD 2016.
+    {jain_reference}
 
     Examples
     --------
@@ -276,28 +252,13 @@ def psndcg_at_k(y_true, y_pred, k=5, *, inv_propensity, classes=None):
     true labels sorted by decreasing ``1 / p_l``).  A ratio of sums over
     samples; 0 when no sample has a true label.
 
-    Parameters
-    ----------
-    y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); label lists need ``classes``.
-    {y_pred}
-    k : int, default=5
-        Cut-off, >= 1.
-    inv_propensity : array-like of shape (n_labels,)
-        ``1 / p_l`` from the training labels (:func:`inverse_propensity`).
-        Padded with its maximum when ``y_true`` has more columns.
-    classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists.
+    {ps_params}
 
     Returns
     -------
     score : float
 
-    References
-    ----------
-    .. [1] H. Jain, Y. Prabhu and M. Varma, "Extreme Multi-label Loss Functions
-       for Recommendation, Tagging, Ranking & Other Missing Label
-       Applications", KDD 2016.
+    {jain_reference}
 
     Examples
     --------
@@ -314,5 +275,6 @@ def psndcg_at_k(y_true, y_pred, k=5, *, inv_propensity, classes=None):
 
 for _f in (ranking_scores, precision_at_k, recall_at_k, ndcg_at_k, psp_at_k, psndcg_at_k):
     if _f.__doc__:  # None under python -OO
-        _f.__doc__ = _f.__doc__.format(y_pred=_Y_PRED_DOC)
+        _f.__doc__ = _f.__doc__.format(y_pred=_Y_PRED_DOC, params=_PARAMS_DOC,
+                                       ps_params=_PS_PARAMS_DOC, jain_reference=_JAIN_REFERENCE)
 del _f
