@@ -47,8 +47,11 @@ def plot_buckets(recs, dataset, path):
         ax.set_title(f"{dataset}: {metric} by training-frequency bucket")
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("score")
-    axes[1].legend(fontsize=7, ncol=2)
-    _save(fig, path)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, ncol=min(len(labels), 7), loc="lower center",
+               frameon=False)  # below the panels, never over the bars
+    fig.tight_layout(rect=(0, 0.06 * (1 + (len(labels) - 1) // 7), 1, 1))
+    _save(fig, path, layout=False)
 
 
 def plot_scaling(recs, path):
@@ -75,9 +78,10 @@ def plot_scaling(recs, path):
     _save(fig, path)
 
 
-def _save(fig, path):
+def _save(fig, path, layout=True):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
