@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ..utils._io import iter_text_lines
+
 ROOT = "ROOT"
 """Name of the virtual root in hierarchy files; it is never a label."""
 
@@ -45,21 +47,17 @@ def _add_edge(parents, parent, child):
 def _read_tsv(path):
     """Parse a ``parent<TAB>child`` file into child -> list of parents."""
     parents = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2 or not fields[0] or not fields[1]:
-                raise ValueError(
-                    f"{path}:{lineno}: expected 'parent<TAB>child' (two non-empty "
-                    f"tab-separated fields), got {line!r:.120}."
-                )
-            try:
-                _add_edge(parents, fields[0], fields[1])
-            except ValueError as exc:
-                raise ValueError(f"{path}:{lineno}: {exc}") from None
+    for lineno, line in iter_text_lines(path):
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0] or not fields[1]:
+            raise ValueError(
+                f"{path}:{lineno}: expected 'parent<TAB>child' (two non-empty "
+                f"tab-separated fields), got {line!r:.120}."
+            )
+        try:
+            _add_edge(parents, fields[0], fields[1])
+        except ValueError as exc:
+            raise ValueError(f"{path}:{lineno}: {exc}") from None
     return parents
 
 

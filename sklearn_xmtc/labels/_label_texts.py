@@ -5,25 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ..utils._io import iter_text_lines
+
 __all__ = ["load_label_texts"]
 
 
 def _read_label_texts(path):
     texts = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            label, sep, text = line.partition("\t")
-            if not sep or not label:
-                raise ValueError(
-                    f"{path}:{lineno}: expected 'label<TAB>text' (a non-empty label, a "
-                    f"tab, then the text), got {line!r:.120}."
-                )
-            if label in texts:
-                raise ValueError(f"{path}:{lineno}: label {label!r} is listed twice.")
-            texts[label] = text
+    for lineno, line in iter_text_lines(path):
+        label, sep, text = line.partition("\t")
+        if not sep or not label:
+            raise ValueError(
+                f"{path}:{lineno}: expected 'label<TAB>text' (a non-empty label, a "
+                f"tab, then the text), got {line!r:.120}."
+            )
+        if label in texts:
+            raise ValueError(f"{path}:{lineno}: label {label!r} is listed twice.")
+        texts[label] = text
     return texts
 
 

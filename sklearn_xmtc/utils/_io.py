@@ -1,11 +1,11 @@
-"""Atomic file writes: a reader never sees a half-written file."""
+"""File helpers: atomic writes (a reader never sees a half-written file) and line reading."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_text", "iter_text_lines"]
 
 
 def atomic_write_text(path, text, encoding="utf-8"):
@@ -21,3 +21,13 @@ def atomic_write_text(path, text, encoding="utf-8"):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def iter_text_lines(path):
+    """``(line number, line)`` of the non-blank lines of a UTF-8 text file (1-based,
+    line ends stripped), for the readers of ``label<TAB>...`` files."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                yield lineno, line
