@@ -53,7 +53,7 @@ def reduce_label_features(F, n_components=128, random_state=None):
         k = int(min(n_components, F.shape[1] - 1, F.shape[0] - 1)) or 1
         svd = TruncatedSVD(n_components=k, n_iter=4, random_state=random_state)
         dense = svd.fit_transform(F)
-    else:
+    else:  # at most n_components columns (or a single row/column): (L, <= d), never n x L
         dense = F.toarray() if sp.issparse(F) else np.asarray(F)
     return normalize(np.asarray(dense, dtype=np.float32), norm="l2").astype(np.float32)
 

@@ -103,7 +103,8 @@ def check_label_formats(name, est):
     X, Y = _data()
     lists = [[f"label{j}" for j in row.indices] for row in Y]
     a = clone(est).fit(X, Y).predict_topk(X[:10], k=3)[0]
-    b = clone(est).fit(X, np.asarray(Y.todense())).predict_topk(X[:10], k=3)[0]
+    dense_Y = np.asarray(Y.todense())  # the check's own 80 x 8 data: the dense Y format
+    b = clone(est).fit(X, dense_Y).predict_topk(X[:10], k=3)[0]
     fitted = clone(est).fit(X, lists)
     c = fitted.predict_topk(X[:10], k=3)[0]
     names = fitted.classes_[np.maximum(c, 0)]
