@@ -42,16 +42,11 @@ def current_rss_mb():
 
 def load_split(spec):
     """The train/test split of ``spec["dataset"]``, cut to max_train/max_test rows."""
+    from sklearn_xmtc._cli import head_of_split
     from sklearn_xmtc.datasets import load_dataset
 
     data = load_dataset(spec["dataset"], text_field=spec.get("text_field", "text"))
-    if spec.get("max_train"):
-        data.X_train = data.X_train[: spec["max_train"]]
-        data.Y_train = data.Y_train[: spec["max_train"]]
-    if spec.get("max_test"):
-        data.X_test = data.X_test[: spec["max_test"]]
-        data.Y_test = data.Y_test[: spec["max_test"]]
-    return data
+    return head_of_split(data, spec.get("max_train"), spec.get("max_test"))
 
 
 def _set_threads(n):
@@ -80,8 +75,9 @@ def fit_predict_estimator(spec, data):
     if "torch" in sys.modules:  # only neural estimators pay for importing torch
         _set_threads(spec.get("threads", 1))
     own = est.get_params()
-    params = {k: v for k, v in spec.get("params", {}).items() if k in own}
-    params.update({k: v for k, v in spec.get("all_params", {}).items() if k in own})
+    # ``*.PARAM`` applies to every estimator that has PARAM; ``NAME.PARAM`` wins over it
+    params = {k: v for k, v in spec.get("all_params", {}).items() if k in own}
+    params.update({k: v for k, v in spec.get("params", {}).items() if k in own})
     unknown = set(spec.get("params", {})) - set(own)
     if unknown:
         raise ValueError(f"{spec['system']}: unknown parameter(s) {sorted(unknown)}")

