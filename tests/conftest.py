@@ -20,3 +20,24 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} not found")
     return SHARED_DATA
+
+
+@pytest.fixture
+def gradient_repeats():
+    """``check(loss_fn, param)``: the gradients on ``param`` of 20 backward passes of
+    ``loss_fn()`` on 2 CPU threads, as a list (bit-identical when training is reproducible)."""
+    import torch
+
+    def check(loss_fn, param, repeats=20):
+        old = torch.get_num_threads()
+        torch.set_num_threads(2)
+        try:
+            grads = []
+            for _ in range(repeats):
+                param.grad = None
+                loss_fn().backward()
+                grads.append(param.grad.clone())
+        finally:
+            torch.set_num_threads(old)
+        return grads
+    return check

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["MultiLabelAttention"]
@@ -26,6 +27,11 @@ class MultiLabelAttention(nn.Module):
     With ``candidates`` (B, C) only the C gathered rows of the table are used:
     cost O(B x C x T x D), never O(B x L x T x D). Without, every label is
     attended (flat mode): O(B x L x T x D).
+
+    The rows are gathered with an embedding lookup, not ``weight[candidates]``:
+    on CPU the backward of tensor indexing accumulates repeated rows (the same
+    label in several samples) in a thread-dependent order, so training with more
+    than one thread was not reproducible; the embedding backward is.
     """
 
     def __init__(self, n_labels, hidden_dim):
@@ -39,7 +45,7 @@ class MultiLabelAttention(nn.Module):
         if candidates is None:
             scores = torch.einsum("btd,ld->btl", H, self.weight)  # (B, T, L)
         else:
-            W = self.weight[candidates.clamp(min=0)]  # (B, C, D)
+            W = F.embedding(candidates.clamp(min=0), self.weight)  # (B, C, D)
             scores = torch.einsum("btd,bcd->btc", H, W)  # (B, T, C)
         scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
         alpha = torch.softmax(scores, dim=1)  # over time

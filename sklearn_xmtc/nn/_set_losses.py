@@ -157,7 +157,8 @@ def semantic_ot_loss(probs, targets, label_embeddings, beta=0.5, n_iter=50):
     B, N, _ = probs.shape
     valid = _valid_targets(targets, N)  # (B, P)
     pred = F.normalize(probs @ label_embeddings, dim=-1)  # (B, N, d)
-    true = F.normalize(label_embeddings[targets.clamp(min=0)], dim=-1)  # (B, P, d)
+    # an embedding lookup, not label_embeddings[...]: its CPU backward is deterministic
+    true = F.normalize(F.embedding(targets.clamp(min=0), label_embeddings), dim=-1)  # (B, P, d)
     cost = 1.0 - pred @ true.transpose(1, 2)  # (B, N, P)
     has = valid.any(1)  # samples with at least one label
     nu = valid.float() / valid.sum(1, keepdim=True).clamp_min(1)  # (B, P)
