@@ -88,12 +88,17 @@ def load_records(paths):
     return records
 
 
+def _run_key(r):
+    # A run with another seed is another measurement, not a re-run that supersedes.
+    return r["dataset"], r["system"], r.get("seed", 0)
+
+
 def latest_per_pair(records):
-    """The last record of each (dataset, system) pair, in first-seen order; (kept, n dropped)."""
+    """The last record of each (dataset, system, seed), in first-seen order; (kept, n dropped)."""
     last = {}
     for r in records:
-        last[(r["dataset"], r["system"])] = r
-    order = list(dict.fromkeys((r["dataset"], r["system"]) for r in records))
+        last[_run_key(r)] = r
+    order = list(dict.fromkeys(map(_run_key, records)))
     return [last[key] for key in order], len(records) - len(last)
 
 
@@ -260,6 +265,11 @@ def demote_headings(text):
     return "\n".join(out)
 
 
+def _variant_kind(r, name_seed):
+    kind = f"variant of {r['variant_of']}" if r.get("variant_of") else r.get("kind", "")
+    return f"{kind}, seed {r.get('seed', 0)}" if name_seed else kind
+
+
 def ablation_section(path, main_records):
     """One ablation run file (``--variant`` rows), beside the main run's rows of their bases.
 
@@ -278,8 +288,11 @@ def ablation_section(path, main_records):
         bases = {r.get("variant_of") for r in rows} - {None}
         ref = [{**m, "kind": "main run"} for m in main_records
                if m["dataset"] == name and m["system"] in bases]
-        rows = ref + [{**r, "kind": f"variant of {r['variant_of']}"} if r.get("variant_of")
-                      else r for r in rows]
+        seeds = {r["system"]: set() for r in rows}
+        for r in rows:
+            seeds[r["system"]].add(r.get("seed", 0))
+        rows = ref + [{**r, "kind": _variant_kind(r, len(seeds[r["system"]]) > 1)}
+                      for r in rows]
         parts += [f"### {name}", "", dataset_table(rows), ""]
         table = set_table(rows)
         if table:

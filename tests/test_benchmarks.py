@@ -153,6 +153,12 @@ def test_report_tables_and_plots(harness_run):
     assert "Reading: lr=0 does not learn." in section and "### tiny" in section
     assert "| xmlcnn | main run |" in section
     assert "| xmlcnn-lr0 | variant of xmlcnn |" in section
+    # a second seed of a variant: both rows stay, each named by its seed
+    lr0 = [r for r in records if r["system"] == "xmlcnn-lr0"]
+    abl.write_text("\n".join(json.dumps(r) for r in lr0 + [{**lr0[-1], "seed": 1}]))
+    section = build_report(records, out, img, ablations=[abl]).split("## Ablation: lr")[1]
+    assert "| xmlcnn-lr0 | variant of xmlcnn, seed 0 |" in section
+    assert "| xmlcnn-lr0 | variant of xmlcnn, seed 1 |" in section
     for kind in ("precision_at_k", "buckets"):
         png = img / f"bench_tiny_{kind}.png"
         assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
@@ -205,6 +211,11 @@ def test_report_keeps_the_latest_record_of_a_rerun_pair():
             {"dataset": "d", "system": "a", "status": "ok"}]
     kept, dropped = latest_per_pair(recs)
     assert [(r["system"], r["status"]) for r in kept] == [("a", "ok"), ("b", "ok")]
+    assert dropped == 1
+    # another seed is another measurement: kept beside seed 0, not superseding it
+    kept, dropped = latest_per_pair(recs + [{"dataset": "d", "system": "b", "seed": 1,
+                                             "status": "ok"}])
+    assert [(r["system"], r.get("seed", 0)) for r in kept] == [("a", 0), ("b", 0), ("b", 1)]
     assert dropped == 1
 
 
