@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -288,11 +289,8 @@ def ablation_section(path, main_records):
         bases = {r.get("variant_of") for r in rows} - {None}
         ref = [{**m, "kind": "main run"} for m in main_records
                if m["dataset"] == name and m["system"] in bases]
-        seeds = {r["system"]: set() for r in rows}
-        for r in rows:
-            seeds[r["system"]].add(r.get("seed", 0))
-        rows = ref + [{**r, "kind": _variant_kind(r, len(seeds[r["system"]]) > 1)}
-                      for r in rows]
+        n_seeds = Counter(r["system"] for r in rows)  # rows are one per (system, seed)
+        rows = ref + [{**r, "kind": _variant_kind(r, n_seeds[r["system"]] > 1)} for r in rows]
         parts += [f"### {name}", "", dataset_table(rows), ""]
         table = set_table(rows)
         if table:

@@ -23,9 +23,9 @@ def shared_data():
 
 
 @pytest.fixture
-def gradient_repeats():
-    """``check(loss_fn, param)``: the gradients on ``param`` of 20 backward passes of
-    ``loss_fn()`` on 2 CPU threads, as a list (bit-identical when training is reproducible)."""
+def reproducible_gradient():
+    """``check(loss_fn, param)``: run 20 backward passes of ``loss_fn()`` on 2 CPU threads,
+    assert that the gradients on ``param`` are bit-identical, and return the gradient."""
     import torch
 
     def check(loss_fn, param, repeats=20):
@@ -39,5 +39,7 @@ def gradient_repeats():
                 grads.append(param.grad.clone())
         finally:
             torch.set_num_threads(old)
-        return grads
+        differ = sum(not torch.equal(grads[0], g) for g in grads[1:])
+        assert differ == 0, f"{differ} of {repeats - 1} repeated gradients differ from the first"
+        return grads[0]
     return check
