@@ -88,7 +88,7 @@ def fit_predict_estimator(spec, data):
     est.fit(data.X_train, data.Y_train)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    idx, _ = est.predict_topk(data.X_test, k=5)
+    idx, scores = est.predict_topk(data.X_test, k=5)
     predict_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     sets = est.predict(data.X_test)
@@ -96,8 +96,29 @@ def fit_predict_estimator(spec, data):
     shown = {k: v for k, v in est.get_params().items() if _jsonable(v)}
     threshold = shown.get("threshold", "generated set")
     extra = {"params": shown, "threshold": threshold,
-             "device": str(getattr(est, "device_", shown.get("device", "cpu")))}
+             "device": str(getattr(est, "device_", shown.get("device", "cpu"))),
+             "predictions_sha256": predictions_digest(idx, scores, sets)}
     return idx, sets, {"fit_s": fit_s, "predict_s": predict_s, "sets_s": sets_s}, extra
+
+
+def predictions_digest(idx, scores, sets):
+    """SHA-256 of the top-5 indices and scores and of the predicted sets' CSR structure:
+    equal digests mean bit-identical predictions (the fitted-model-unchanged check)."""
+    import hashlib
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    sets = sp.csr_matrix(sets)
+    sets.sort_indices()
+    out = {}
+    for name, parts in (("topk_indices", [idx]), ("topk_scores", [scores]),
+                        ("sets", [sets.indptr, sets.indices])):
+        h = hashlib.sha256()
+        for a in parts:
+            h.update(np.ascontiguousarray(a).tobytes())
+        out[name] = h.hexdigest()[:16]
+    return out
 
 
 def fit_predict_peer(spec, data):
