@@ -1,5 +1,7 @@
-"""Tests for LabelHierarchy, check_hierarchy and load_label_texts."""
+"""Tests for LabelHierarchy, HierarchyIndex, check_hierarchy and load_label_texts."""
 
+import doctest
+import importlib
 import json
 import pickle
 
@@ -7,7 +9,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_xmtc.labels import LabelHierarchy, check_hierarchy, load_label_texts
+from sklearn_xmtc.labels import (
+    HierarchyIndex,
+    LabelHierarchy,
+    check_hierarchy,
+    check_label_matrix,
+    load_label_texts,
+)
 
 # animal -> {mammal -> {cat, dog}, bird}; plant (a lone top-level node)
 TREE_DICT = {"mammal": "animal", "cat": "mammal", "dog": "mammal", "bird": "animal",
@@ -231,3 +239,156 @@ def test_load_label_texts(tmp_path, shared_data):
         load_label_texts(dup)
     rcv1 = load_label_texts(shared_data / "rcv1-sample" / "label_texts.tsv")
     assert len(rcv1) == 103 and rcv1["C152"] == "COMMENT/FORECASTS"
+
+
+# ---------------------------------------------------------------------------
+# HierarchyIndex (label-index views)
+# ---------------------------------------------------------------------------
+# a (internal) -> b -> d; c has parents a and b (DAG); g (internal) -> h (internal);
+# the column 'out' is not in the hierarchy
+DAG = {"b": "a", "c": ["a", "b"], "d": "b", "h": "g"}
+DAG_CLASSES = ["d", "c", "b", "out"]
+
+
+def _rows(M):
+    return [M[i].indices.tolist() for i in range(M.shape[0])]
+
+
+def test_index_view_hand_made_dag():
+    view = LabelHierarchy(DAG).index_view(DAG_CLASSES)
+    assert isinstance(view, HierarchyIndex)
+    # columns in classes order, then internal nodes by level then name
+    assert view.node_names.dtype == object
+    assert view.node_names.tolist() == ["d", "c", "b", "out", "a", "g", "h"]
+    assert view.internal_nodes.tolist() == ["a", "g", "h"]
+    assert (view.n_columns, view.n_internal, view.n_nodes, view.n_levels) == (4, 3, 7, 3)
+    assert view.classes.tolist() == DAG_CLASSES
+    assert view.is_column.tolist() == [True] * 4 + [False] * 3
+    assert view.unknown_columns.tolist() == [3]
+    # c: longest path ROOT -> a -> b -> c gives level 2; 'out' is top level
+    assert view.level.dtype == np.int64 and view.level.tolist() == [2, 2, 1, 0, 0, 0, 1]
+    for M in (view.parents, view.children, view.ancestors):
+        assert sp.isspmatrix_csr(M) and M.shape == (7, 7) and set(M.data.tolist()) == {1.0}
+    assert _rows(view.parents) == [[2], [2, 4], [4], [], [], [], [5]]
+    assert _rows(view.children) == [[], [], [0, 1], [], [1, 2], [6], []]
+    assert _rows(view.ancestors) == [[2, 4], [2, 4], [4], [], [], [], [5]]  # self excluded
+    assert [view.nodes_at_level(d).tolist() for d in range(5)] == [
+        [3, 4, 5], [2, 6], [0, 1], [], []]
+    assert view.nodes_at_level(np.int64(1)).dtype == np.int64
+    Y = view.expand_to_ancestors(sp.csr_matrix(np.array([[1, 0, 0, 1], [0, 1, 0, 0]])))
+    assert Y.format == "csr" and Y.dtype == np.float32 and Y.shape == (2, 7)
+    assert _rows(Y) == [[0, 2, 3, 4], [1, 2, 4]] and set(Y.data.tolist()) == {1.0}
+    assert (view.expand_to_ancestors([["d", "out"], ["c"]]) != Y).nnz == 0
+    assert view.columns_only([6, 0, 4, 3]).tolist() == [0, 3]
+    assert view.columns_only([]).dtype == np.int64 and view.columns_only([]).size == 0
+    # the parents of (teacher) columns, as node tokens
+    tokens = sp.csr_matrix(np.array([[1, 1, 0, 0]])) @ view.parents[:4]
+    assert sorted(tokens.indices.tolist()) == [2, 4]
+    assert repr(view) == "HierarchyIndex(n_columns=4, n_internal=3, n_levels=3)"
+
+
+def test_index_view_int_labels_and_constructor():
+    h = LabelHierarchy({1: 0, 2: 0, 3: 1})
+    view = HierarchyIndex(h, np.array([3, 1]))
+    assert view.classes.dtype.kind == "i" and view.node_names.tolist() == [3, 1, 0, 2]
+    assert view.level.tolist() == [2, 1, 0, 1] and view.unknown_columns.size == 0
+    assert _rows(view.ancestors) == [[1, 2], [2], [], [2]]
+    same = HierarchyIndex({1: 0, 2: 0, 3: 1}, [3, 1])  # any check_hierarchy spec
+    assert same.node_names.tolist() == view.node_names.tolist()
+    # a view of every node has no internal node
+    full = h.index_view(h.nodes)
+    assert full.n_internal == 0 and full.internal_nodes.size == 0
+
+
+def test_index_view_is_immutable_and_pickles():
+    view = LabelHierarchy(DAG).index_view(DAG_CLASSES)
+    with pytest.raises(AttributeError, match="immutable"):
+        view.level = None
+    with pytest.raises(AttributeError):
+        view.other = 1
+    for arr in (view.level, view.is_column, view.node_names, view.parents.data,
+                view.ancestors.indices, view.nodes_at_level(0)):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = arr[0]
+    back = pickle.loads(pickle.dumps(view))
+    assert back.node_names.tolist() == view.node_names.tolist()
+    assert (back.ancestors != view.ancestors).nnz == 0 and not back.level.flags.writeable
+    assert back.nodes_at_level(2).tolist() == [0, 1]
+
+
+def test_index_view_bad_input():
+    h = LabelHierarchy(DAG)
+    with pytest.raises(ValueError, match=r"duplicated labels.*\['b'\]"):
+        h.index_view(["b", "c", "b"])
+    with pytest.raises(ValueError, match="1-D"):
+        h.index_view([["b", "c"]])
+    with pytest.raises(ValueError, match="1-D"):
+        h.index_view("b")
+    with pytest.raises(ValueError, match=r"1 label\(s\).*'out'"):
+        h.index_view(DAG_CLASSES, unknown="raise")
+    with pytest.raises(ValueError, match="unknown must be"):
+        h.index_view(DAG_CLASSES, unknown="ignore")
+    with pytest.raises(ValueError, match="needs a hierarchy"):
+        HierarchyIndex(None, ["a"])
+    with pytest.raises(TypeError, match="hierarchy must be"):
+        HierarchyIndex(3, ["a"])
+    view = h.index_view(DAG_CLASSES)
+    with pytest.raises(ValueError, match="level must be >= 0"):
+        view.nodes_at_level(-1)
+    for bad in ([[0, 1]], [0.0, 1.0], [0, 7], [-1]):
+        with pytest.raises(ValueError, match="node_indices"):
+            view.columns_only(bad)
+    with pytest.raises(ValueError, match="columns"):
+        view.expand_to_ancestors(sp.csr_matrix((2, 3)))
+
+
+def _train_labels(folder):
+    with open(folder / "train.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line)["labels"] for line in fh]
+
+
+def test_index_view_codiesp(shared_data):
+    h = LabelHierarchy(shared_data / "codiesp" / "hierarchy.tsv")
+    rows = _train_labels(shared_data / "codiesp")
+    classes = np.array(sorted({c for r in rows for c in r}))
+    view = h.index_view(classes)
+    assert (view.n_columns, view.n_internal, view.n_nodes) == (2194, 4478 - 2194, 4478)
+    assert view.classes.tolist() == classes.tolist() and view.unknown_columns.size == 0
+    assert set(view.internal_nodes.tolist()) == set(h.nodes) - set(classes.tolist())
+    internal_levels = view.level[view.n_columns:]
+    assert np.all(np.diff(internal_levels) >= 0)  # internal nodes sorted by level
+    assert view.level.tolist() == [h.depth(n) - 1 for n in view.node_names.tolist()]
+    assert [len(view.nodes_at_level(d)) for d in range(view.n_levels)] == [
+        len(v) for v in h.levels().values()]
+    assert view.parents.nnz == len(h) - len(h.roots())  # a tree: one parent per non-root
+    A = view.ancestors[:view.n_columns]
+    assert A.indices.min() >= 0 and A.indices.max() < view.n_nodes
+    assert np.all(A.getnnz(axis=1) == view.level[:view.n_columns])  # a tree: one per level
+    names = view.node_names
+    for j in range(0, view.n_columns, 97):
+        assert set(names[A[j].indices].tolist()) == h.ancestors(classes[j])
+        assert np.all(view.level[A[j].indices] < view.level[j])
+    Y, _ = check_label_matrix(rows, classes=classes)
+    Y_nodes = view.expand_to_ancestors(Y)
+    # columns that are ancestors of other columns (e.g. S72 of S72.0) get inherited positives
+    inherited = Y_nodes[:, :view.n_columns] - Y
+    assert inherited.nnz > 0 and inherited.data.min() > 0
+    Y_exp, expanded = h.expand(Y, classes)
+    for i in range(0, len(rows), 50):
+        assert set(names[Y_nodes[i].indices].tolist()) == set(expanded[Y_exp[i].indices].tolist())
+    assert view.columns_only(np.arange(view.n_nodes)).tolist() == list(range(view.n_columns))
+
+
+def test_index_view_hoc(shared_data):
+    h = LabelHierarchy(shared_data / "hoc" / "hierarchy.tsv")
+    classes = sorted({c for r in _train_labels(shared_data / "hoc") for c in r})
+    view = h.index_view(classes)
+    assert (view.n_columns, view.n_internal, view.n_levels) == (36, 1, 3)
+    assert view.level[view.n_columns:].tolist() == [0]  # the one unused node is top level
+
+
+def test_docstring_examples_run():
+    for name in ("_hierarchy", "_hierarchy_index"):
+        mod = importlib.import_module(f"sklearn_xmtc.labels.{name}")
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, name

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._binarizer import check_label_matrix
+from ._hierarchy_index import HierarchyIndex, _check_classes, _reach_up
 from ._hierarchy_spec import ROOT, _parse_spec, _sorted, _topological_depths
 
 __all__ = ["ROOT", "LabelHierarchy", "check_hierarchy"]
@@ -46,7 +47,8 @@ class LabelHierarchy:
     In a DAG a node can have several parents; :meth:`depth` is then the length
     of the *longest* path from ``ROOT`` (so every parent is shallower than its
     children) and :meth:`ancestors` is the union over all paths. The hierarchy
-    is used by HXMC methods such as G-HXMC (paper 000) and TReaderXML (paper 001).
+    is used by HXMC methods such as G-HXMC (paper 000) and TReaderXML (paper 001);
+    estimators work on :meth:`index_view` (integer node indices, sparse matrices).
 
     Examples
     --------
@@ -147,28 +149,24 @@ class LabelHierarchy:
 
     # --------------------------------------------------------------- matrices
     def _class_list(self, classes):
-        classes = np.asarray(classes)
-        if classes.ndim != 1:
-            raise ValueError(f"classes must be 1-D, got shape {classes.shape}.")
-        names = classes.tolist()
-        if len(set(names)) != len(names):
-            raise ValueError("classes holds duplicated labels.")
+        classes, names = _check_classes(classes)
         self.validate_labels(names)
         return classes, names
+
+    def _parent_matrix(self):
+        """CSR (n x n) 0/1 in :attr:`nodes` order: row i = the parents of node i."""
+        n_nodes = len(self._index)
+        child = [self._index[c] for c, ps in self._parents.items() for _ in ps]
+        parent = [self._index[p] for ps in self._parents.values() for p in ps]
+        return sp.csr_matrix((np.ones(len(child)), (child, parent)), shape=(n_nodes, n_nodes))
 
     def _ancestor_matrix(self, classes):
         classes, names = self._class_list(classes)
         n_nodes, rows = len(self._index), [self._index[c] for c in names]
-        child = [self._index[c] for c, ps in self._parents.items() for _ in ps]
-        parent = [self._index[p] for ps in self._parents.values() for p in ps]
-        P = sp.csr_matrix((np.ones(len(child)), (child, parent)), shape=(n_nodes, n_nodes))
-        acc = frontier = sp.csr_matrix(
+        start = sp.csr_matrix(
             (np.ones(len(rows)), (np.arange(len(rows)), rows)), shape=(len(rows), n_nodes)
         )
-        while frontier.nnz:  # one step up per iteration: at most max depth steps
-            frontier = frontier @ P
-            frontier.data[:] = 1.0
-            acc = acc + frontier
+        acc = _reach_up(start, self._parent_matrix())
         used = set(np.unique(acc.indices).tolist()) - set(rows)
         nodes = self.nodes
         extra = _sorted(nodes[j] for j in used)
@@ -226,6 +224,31 @@ class LabelHierarchy:
         Y_exp.data[:] = 1.0
         Y_exp.sort_indices()
         return Y_exp, expanded
+
+    def index_view(self, classes, *, unknown="top"):
+        """Label-index view for an estimator: columns first, then internal nodes.
+
+        Parameters
+        ----------
+        classes : array-like of shape (L,)
+            Column labels, e.g. an estimator's ``classes_`` (distinct).
+        unknown : {"top", "raise"}, default="top"
+            A class that is not a node becomes a top-level node, or raises.
+
+        Returns
+        -------
+        view : HierarchyIndex
+            Nodes ``0..L-1`` are ``classes``; ``L..`` the other hierarchy nodes,
+            sorted by level then name. See :class:`HierarchyIndex`.
+
+        Examples
+        --------
+        >>> from sklearn_xmtc.labels import LabelHierarchy
+        >>> view = LabelHierarchy({"b": "a", "c": "a"}).index_view(["c", "b"])
+        >>> view.node_names.tolist(), view.parents[:2].indices.tolist()
+        (['c', 'b', 'a'], [2, 2])
+        """
+        return HierarchyIndex(self, classes, unknown=unknown)
 
     def parent_index(self, classes):
         """Column of each class's parent in ``classes`` (tree only), or -1.
