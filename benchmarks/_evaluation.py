@@ -20,7 +20,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sklearn_xmtc.metrics import classification_scores, inverse_propensity, ranking_scores
+from sklearn_xmtc.labels import pad_columns
+from sklearn_xmtc.metrics import (
+    classification_scores,
+    hit_matrix,
+    inverse_propensity,
+    ranking_scores,
+)
 
 KS = (1, 2, 3, 4, 5)
 BUCKETS = ("head", "torso", "tail")
@@ -28,14 +34,19 @@ BUCKETS = ("head", "torso", "tail")
 
 def train_frequencies(Y_train, n_columns):
     """Training occurrences of each of the ``n_columns`` labels (0 for test-only)."""
-    freq = np.bincount(Y_train.indices, minlength=Y_train.shape[1]).astype(np.int64)
-    return np.concatenate([freq, np.zeros(n_columns - freq.size, dtype=np.int64)])
+    if n_columns < Y_train.shape[1]:
+        raise ValueError(f"n_columns={n_columns} < the {Y_train.shape[1]} training labels.")
+    return np.bincount(Y_train.indices, minlength=n_columns).astype(np.int64)
 
 
 def shared_inv_propensity(Y_train, n_columns, A=0.55, B=1.5):
-    """Inverse propensities of all ``n_columns`` test columns from training counts."""
-    freq = train_frequencies(Y_train, n_columns)
-    return inverse_propensity(label_frequencies=freq, n_samples=max(Y_train.shape[0], 1), A=A, B=B)
+    """Inverse propensities of all ``n_columns`` test columns from training counts.
+
+    Test-only columns get the propensity of a count of 0 (``n_columns=``).
+    """
+    freq = np.bincount(Y_train.indices, minlength=Y_train.shape[1])
+    return inverse_propensity(label_frequencies=freq, n_samples=max(Y_train.shape[0], 1),
+                              A=A, B=B, n_columns=n_columns)
 
 
 def label_buckets(freq):
@@ -49,20 +60,9 @@ def label_buckets(freq):
     return bucket
 
 
-def _hits(Y, idx):
-    """bool (n, k): idx[i, j] is a true label of row i (-1 never hits)."""
-    n, k = idx.shape
-    rows = np.repeat(np.arange(n), k)
-    cols = idx.ravel()
-    valid = (cols >= 0) & (cols < Y.shape[1])
-    hit = np.zeros(n * k, dtype=bool)
-    hit[valid] = np.asarray(Y[rows[valid], cols[valid]]).ravel() > 0
-    return hit.reshape(n, k)
-
-
 def bucket_scores(Y_test, idx, inv_p, bucket):
     """Per bucket: n_labels, test positives, recall@5 (micro), PSP@5 and P@5 share."""
-    hits = _hits(Y_test, idx)
+    hits = hit_matrix(Y_test, idx, k=idx.shape[1])
     safe = np.where(idx >= 0, idx, 0)
     pred_bucket = np.where(idx >= 0, bucket[np.minimum(safe, bucket.size - 1)], -1)
     out = {}
@@ -82,12 +82,6 @@ def bucket_scores(Y_test, idx, inv_p, bucket):
             "P@5_share": n_hit / (idx.shape[0] * 5),
         }
     return out
-
-
-def pad_columns(M, n_cols):
-    """CSR ``M`` widened to ``n_cols`` columns (test-only labels)."""
-    M = sp.csr_matrix(M)
-    return sp.csr_matrix((M.data, M.indices, M.indptr), shape=(M.shape[0], n_cols))
 
 
 def evaluate_predictions(Y_train, Y_test, idx, sets):

@@ -156,12 +156,89 @@ def test_psp_and_psndcg_hand_computed():
     assert psp_at_k(y, pred, k=1, inv_propensity=w) == pytest.approx(3 / 6)
 
 
-def test_psp_pads_short_inv_propensity_with_its_max():
-    # y has 4 columns, w only 3: column 3 gets max(w) = 4
+def test_psp_rejects_inv_propensity_shorter_than_y_true():
+    # y has 4 columns, w only 3: no guessed weight for column 3, a clear error instead
     y = np.array([[0, 0, 0, 1], [1, 0, 0, 0]])
-    pred = np.array([[3], [1]])  # hit (w 4), miss
+    pred = np.array([[3], [1]])
     w = np.array([1.0, 2.0, 4.0])
-    assert psp_at_k(y, pred, k=1, inv_propensity=w) == pytest.approx(4 / (4 + 1))
+    for f in (psp_at_k, psndcg_at_k):
+        with pytest.raises(ValueError, match="3 entries but y_true has 4 columns") as info:
+            f(y, pred, k=1, inv_propensity=w)
+        assert "n_columns=4" in str(info.value)
+        assert "estimator_inv_propensity" in str(info.value)
+    with pytest.raises(ValueError, match="3 entries"):
+        ranking_scores(y, pred, ks=(1,), inv_propensity=w)
+    # a longer vector is cut: its extra entries are never used
+    longer = np.array([1.0, 2.0, 4.0, 8.0, 100.0])
+    assert psp_at_k(y, pred, k=1, inv_propensity=longer) == pytest.approx(8 / (8 + 1))
+
+
+def _hand_inv_propensity(counts, N, A=0.55, B=1.5):
+    """1 + C (N_l + B)^-A with C = (ln N - 1)(B + 1)^A, one count at a time."""
+    C = (math.log(N) - 1) * (B + 1) ** A
+    return [1 + C * (n_l + B) ** -A for n_l in counts]
+
+
+def test_inverse_propensity_n_columns_gives_test_only_columns_count_zero():
+    # N = 10 training samples, counts 10, 1, 0 for the 3 training labels
+    w_hand = _hand_inv_propensity([10, 1, 0, 0, 0], N=10)
+    assert w_hand[1] == pytest.approx(math.log(10))  # N_l = 1: (B + 1)^A cancels
+    assert w_hand[2] == pytest.approx(2.7251343234120733)  # N_l = 0: 1 + C 1.5^-0.55
+    got = inverse_propensity(label_frequencies=[10, 1, 0], n_samples=10, n_columns=5)
+    np.testing.assert_allclose(got, w_hand)
+    assert got[3] == got[4] == got[2]  # test-only columns = a label seen 0 times
+    # the same from y_train, and for propensity(); n_columns = n_labels changes nothing
+    y_train = np.zeros((10, 3))
+    y_train[:, 0] = 1
+    y_train[0, 1] = 1
+    np.testing.assert_allclose(inverse_propensity(y_train, n_columns=5), w_hand)
+    np.testing.assert_allclose(propensity(y_train, n_columns=5), 1 / np.array(w_hand))
+    np.testing.assert_allclose(inverse_propensity(y_train, n_columns=3), w_hand[:3])
+    # other A, B (Amazon preset) keep the same N, A, B for the padded columns
+    amazon = inverse_propensity(y_train, preset="amazon", n_columns=4)
+    np.testing.assert_allclose(amazon, _hand_inv_propensity([10, 1, 0, 0], N=10, A=0.6, B=2.6))
+
+
+@pytest.mark.parametrize("n_columns", [2, 0, -1, 3.0, True, "4"])
+def test_inverse_propensity_bad_n_columns(n_columns):
+    with pytest.raises(ValueError, match="n_columns"):
+        inverse_propensity(label_frequencies=[10, 1, 0], n_samples=10, n_columns=n_columns)
+
+
+def test_psp_with_a_test_only_column_hit_or_missed():
+    # training: N = 4, counts [3, 1] for labels 0, 1; test y_true adds column 2 (test-only)
+    w0, w1, w2 = _hand_inv_propensity([3, 1, 0], N=4)
+    assert (round(w0, 4), round(w1, 4), round(w2, 4)) == (1.2796, 1.3863, 1.5116)
+    w = inverse_propensity(label_frequencies=[3, 1], n_samples=4, n_columns=3)
+    y = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0]]))
+    # hit: row 0 ranks the test-only label 2 first -> w2; row 1 ranks 0 first -> w0
+    # best: row 0 max(w1, w2) = w2, row 1 w0
+    hit = np.array([[2, 1], [0, -1]])
+    assert psp_at_k(y, hit, k=1, inv_propensity=w) == pytest.approx((w2 + w0) / (w2 + w0))
+    # missed: row 0 ranks label 1 first -> w1 instead of w2
+    miss = np.array([[1, 0], [0, -1]])
+    assert psp_at_k(y, miss, k=1, inv_propensity=w) == pytest.approx((w1 + w0) / (w2 + w0))
+    # k = 2: the miss finds w1 (row 0) + w0; best row 0 w2 + w1, row 1 w0
+    assert psp_at_k(y, miss, k=2, inv_propensity=w) == pytest.approx((w1 + w0) / (w2 + w1 + w0))
+    assert psp_at_k(y, hit, k=2, inv_propensity=w) == pytest.approx(1.0)
+    # the test-only weight is that of a label seen 0 times, not the largest known one
+    assert w2 > max(w0, w1)
+
+
+def test_hit_matrix_matches_hand_hits():
+    got = M.hit_matrix(Y_HAND, S_HAND, k=3)
+    expected = [[0, 1, 1], [0, 1, 0], [0, 0, 0], [0, 1, 1]]  # see the hand case above
+    assert got.dtype == bool and got.astype(int).tolist() == expected
+    # indices: -1 and out-of-range never hit; a repeated label hits once
+    idx = np.array([[2, -1, 2], [7, 1, 1], [0, 0, 0], [3, 0, 4]])
+    assert M.hit_matrix(Y_HAND, idx, k=3).astype(int).tolist() == [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 0],
+        [1, 1, 1],
+    ]
+    with pytest.raises(ValueError, match="samples"):
+        M.hit_matrix(Y_HAND, idx[:2], k=3)
 
 
 def test_psp_with_hand_computed_propensity():
@@ -520,6 +597,86 @@ def test_set_metric_errors():
         micro_f1(y, (np.array([[-3], [0], [1]]), None))
     with pytest.raises(ValueError, match="samples"):
         classification_scores([["a"]], [["a"], ["b"]])
+
+
+# ---------------------------------------------------------------------------
+# One propensity definition: benchmarks, estimators (CLI, scorers), metrics
+# ---------------------------------------------------------------------------
+def _load_bench_evaluation():
+    """benchmarks/_evaluation.py by path (whether or not benchmarks/ is a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "_evaluation.py"
+    spec = importlib.util.spec_from_file_location("_bench_evaluation_for_tests", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _old_bench_hits(Y, idx):
+    """The hit matrix benchmarks/_evaluation.py computed before using hit_matrix."""
+    n, k = idx.shape
+    rows, cols = np.repeat(np.arange(n), k), idx.ravel()
+    valid = (cols >= 0) & (cols < Y.shape[1])
+    hit = np.zeros(n * k, dtype=bool)
+    hit[valid] = np.asarray(Y[rows[valid], cols[valid]]).ravel() > 0
+    return hit.reshape(n, k)
+
+
+def _bench_split(seed=0):
+    rng = np.random.default_rng(seed)
+    Y_train = sp.csr_matrix((rng.random((40, 6)) < [0.9, 0.5, 0.2, 0.05, 0.02, 0.0]) * 1.0)
+    Y_test = sp.csr_matrix((rng.random((25, 9)) < 0.3) * 1.0)  # columns 6..8: test-only
+    idx = np.argsort(-rng.random((25, 9)), axis=1)[:, :5]
+    idx[rng.random((25, 5)) < 0.1] = -1
+    sets = sp.csr_matrix((rng.random((25, 6)) < 0.3) * 1.0)  # over the training labels
+    return Y_train, Y_test, idx, sets
+
+
+def test_benchmark_propensities_unchanged_and_shared_with_estimators():
+    ev = _load_bench_evaluation()
+    Y_train, Y_test, idx, sets = _bench_split()
+    counts = np.bincount(Y_train.indices, minlength=6)
+    # the benchmark's former definition: training counts padded with zeros by hand
+    old = inverse_propensity(
+        label_frequencies=np.concatenate([counts, np.zeros(3, dtype=np.int64)]), n_samples=40
+    )
+    new = ev.shared_inv_propensity(Y_train, 9)
+    np.testing.assert_array_equal(new, old)
+    np.testing.assert_allclose(new, _hand_inv_propensity(list(counts) + [0, 0, 0], N=40))
+    assert new[5] == new[6] == new[8]  # label 5 (never in training) = test-only columns
+    np.testing.assert_array_equal(ev.train_frequencies(Y_train, 9), list(counts) + [0, 0, 0])
+    # an estimator fitted on the same training labels gives the same weights
+    from sklearn_xmtc import DummyXMTCClassifier
+
+    est = DummyXMTCClassifier().fit([f"t{i}" for i in range(40)], Y_train)
+    np.testing.assert_array_equal(M.estimator_inv_propensity(est, n_columns=9), new)
+    # and evaluate_predictions scores PSP with them (hits as before)
+    np.testing.assert_array_equal(M.hit_matrix(Y_test, idx, k=5), _old_bench_hits(Y_test, idx))
+    got = ev.evaluate_predictions(Y_train, Y_test, idx, sets)
+    ref = ranking_scores(Y_test, idx, ks=(1, 3, 5), inv_propensity=old, metrics=("psp",))
+    assert [got[f"PSP@{k}"] for k in (1, 3, 5)] == [ref[f"psp_at_{k}"] for k in (1, 3, 5)]
+    assert got["micro-F1"] == micro_f1(Y_test, sp.hstack([sets, sp.csr_matrix((25, 3))]))
+
+
+def test_pad_columns():
+    from sklearn_xmtc.labels import pad_columns
+
+    P = sp.csr_matrix(np.array([[1, 0], [0, 1]], dtype=np.float32))
+    wide = pad_columns(P, 4)
+    assert wide.shape == (2, 4) and wide.format == "csr"
+    assert wide.toarray().tolist() == [[1, 0, 0, 0], [0, 1, 0, 0]]
+    assert np.shares_memory(wide.indices, P.indices)  # no copy of the entries
+    assert pad_columns(P, 2).shape == (2, 2)
+    assert pad_columns(sp.coo_matrix(P), 3).format == "csr"
+    assert pad_columns(np.array([[0, 1]]), 2).toarray().tolist() == [[0, 1]]
+    for bad in (1, 2.0, True):
+        with pytest.raises(ValueError, match="n_columns|fewer"):
+            pad_columns(P, bad)
+    import sklearn_xmtc.labels._columns as columns
+
+    result = doctest.testmod(columns)
+    assert result.attempted > 0 and result.failed == 0
 
 
 # ---------------------------------------------------------------------------

@@ -7,17 +7,21 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
+from sklearn_xmtc import DummyXMTCClassifier
 from sklearn_xmtc.labels import check_label_matrix
 from sklearn_xmtc.metrics import (
     XMTCMultiScorer,
     XMTCScorer,
     classification_scores,
+    estimator_inv_propensity,
     get_scorer,
     get_scorer_names,
     inverse_propensity,
     make_xmtc_scorer,
+    psp_at_k,
     ranking_scores,
     recall_at_k,
     xmtc_scoring,
@@ -25,11 +29,17 @@ from sklearn_xmtc.metrics import (
 
 
 class FakeEstimator:
-    """Fixed predictions; ``X`` is a sequence of row numbers. Counts its calls."""
+    """Fixed predictions; ``X`` is a sequence of row numbers. Counts its calls.
 
-    def __init__(self, topk, sets, classes, inv_propensity):
+    Has the attributes the PSP scorers read: training counts, N, A and B.
+    """
+
+    propensity_a, propensity_b = 0.55, 1.5
+
+    def __init__(self, topk, sets, classes, label_frequencies, n_samples):
         self.topk, self.sets = np.asarray(topk), sp.csr_matrix(sets)
-        self.classes_, self.inv_propensity_ = np.asarray(classes), np.asarray(inv_propensity)
+        self.classes_ = np.asarray(classes)
+        self.label_frequencies_, self.n_samples_fit_ = np.asarray(label_frequencies), n_samples
         self.n_topk = self.n_predict = 0
         self.ks = []
 
@@ -51,12 +61,21 @@ Y = sp.csr_matrix(np.array([[1, 0, 1, 0, 0], [0, 1, 0, 0, 0], [1, 1, 0, 1, 0]]))
 TOPK = np.array([[2, 1, 0, 3, 4], [0, 1, 2, 3, 4], [3, 4, 0, 1, 2]])
 TOPK = np.hstack([TOPK, np.full((3, 5), -1)])
 SETS = np.array([[0, 0, 1, 0, 0], [1, 1, 0, 0, 0], [1, 0, 0, 1, 1]])
-W = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+# training counts of a..e out of N = 10 texts: the weights W increase with the index
+FREQ, N_FIT = np.array([4, 3, 2, 1, 0]), 10
+_C = (math.log(10) - 1) * 2.5**0.55
+W = np.array([1 + _C * (n_l + 1.5) ** -0.55 for n_l in FREQ])  # Jain et al., by hand
 X = [0, 1, 2]
 
 
 def make_est():
-    return FakeEstimator(TOPK, SETS, CLASSES, W)
+    return FakeEstimator(TOPK, SETS, CLASSES, FREQ, N_FIT)
+
+
+def test_fake_estimator_weights():
+    np.testing.assert_allclose(estimator_inv_propensity(make_est()), W)
+    assert W[3] == pytest.approx(math.log(10))  # a label seen once: ln N
+    assert np.all(np.diff(W) > 0)
 
 
 def test_scorer_names():
@@ -91,8 +110,9 @@ def test_scorer_hand_values():
     assert get_scorer("precision_at_1")(est, X, Y) == pytest.approx(2 / 3)
     # micro-P: predicted {c}, {a, b}, {a, d, e}: hits c, b, a, d = 4 of 6
     assert get_scorer("micro_precision")(est, X, Y) == pytest.approx(4 / 6)
-    # PSP@1: hits c (w 3), d (w 4) -> 7; best: max w of {a, c} = 3, {b} = 2, {a, b, d} = 4
-    assert get_scorer("psp_at_1")(est, X, Y) == pytest.approx(7 / 9)
+    # PSP@1: hits c, d; best: max w of {a, c} = w_c, {b} = w_b, {a, b, d} = w_d
+    a, b, c, d, _ = W
+    assert get_scorer("psp_at_1")(est, X, Y) == pytest.approx((c + d) / (c + b + d))
 
 
 def test_scorer_with_label_lists_and_unseen_labels():
@@ -103,11 +123,14 @@ def test_scorer_with_label_lists_and_unseen_labels():
     assert get_scorer("recall_at_2")(est, X, y) == pytest.approx((1 / 2 + 1 / 2 + 1 / 3) / 3)
     # micro-R: found c; b; a, d -> 4 of 7 true labels (zz counts)
     assert get_scorer("micro_recall")(est, X, y) == pytest.approx(4 / 7)
-    # PSP@1 with zz padded to max(W) = 5: numerator 3 + 4; best 3 + 5 + 4
-    assert get_scorer("psp_at_1")(est, X, y) == pytest.approx(7 / 12)
+    # PSP@1: zz (column 5, unseen in training) weighs 1 + C 1.5^-0.55, a count of 0,
+    # which is also e's count: numerator w_c + w_d; best w_c + w_zz + w_d
+    a, b, c, d, zz = W
+    psp1 = (c + d) / (c + zz + d)
+    assert get_scorer("psp_at_1")(est, X, y) == pytest.approx(psp1)
     multi = xmtc_scoring(["recall_at_2", "micro_recall", "psp_at_1"])(est, X, y)
     r2 = (1 / 2 + 1 / 2 + 1 / 3) / 3
-    expected = {"recall_at_2": r2, "micro_recall": 4 / 7, "psp_at_1": 7 / 12}
+    expected = {"recall_at_2": r2, "micro_recall": 4 / 7, "psp_at_1": psp1}
     assert multi == pytest.approx(expected)
 
 
@@ -192,12 +215,85 @@ def test_unknown_scorer_name_lists_valid_names():
     assert get_scorer(top1_hits) is top1_hits  # callables pass through
 
 
-def test_psp_scorer_needs_inv_propensity():
+def test_psp_scorer_needs_training_counts():
     est = make_est()
-    del est.inv_propensity_
-    with pytest.raises(ValueError, match="inv_propensity_"):
+    del est.n_samples_fit_
+    with pytest.raises(NotFittedError, match="n_samples_fit_"):
         get_scorer("psp_at_1")(est, X, Y)
+    with pytest.raises(ValueError, match="not fitted"):
+        xmtc_scoring(["psp_at_1", "micro_f1"])(est, X, Y)
     assert get_scorer("precision_at_1")(est, X, Y) == pytest.approx(2 / 3)
+    est = make_est()
+    est.propensity_b = None  # an invalid parameter is reported by inverse_propensity
+    with pytest.raises(ValueError, match="B must be"):
+        get_scorer("psp_at_1")(est, X, Y)
+
+
+class NotOurs:
+    """Predicts like FakeEstimator but has none of the propensity attributes."""
+
+    classes_ = np.asarray(CLASSES)
+
+    def predict_topk(self, X, k=5):
+        return TOPK[np.asarray(X), :k].astype(np.int64)
+
+
+def test_psp_scorer_on_a_foreign_estimator_is_a_type_error():
+    with pytest.raises(TypeError, match="propensity_a, propensity_b"):
+        get_scorer("psp_at_1")(NotOurs(), X, Y)
+    assert get_scorer("precision_at_1")(NotOurs(), X, Y) == pytest.approx(2 / 3)
+
+
+def test_psp_scorer_ignores_a_stale_inv_propensity_attribute():
+    est = make_est()
+    est.inv_propensity_ = np.full(5, 1e9)  # never read: counts, N, A and B are
+    a, b, c, d, _ = W
+    assert get_scorer("psp_at_1")(est, X, Y) == pytest.approx((c + d) / (c + b + d))
+
+
+def _fitted_dummy():
+    # N = 5 training texts: x in 4, y in 2; Dummy ranks x, then y, for every text
+    texts = ["t0", "t1", "t2", "t3", "t4"]
+    return DummyXMTCClassifier().fit(texts, [["x"], ["x"], ["x", "y"], ["x"], ["y"]])
+
+
+def test_psp_scorer_on_a_fitted_dummy_with_a_wider_y():
+    est = _fitted_dummy()
+    assert est.classes_.tolist() == ["x", "y"] and est.n_samples_fit_ == 5
+    C = (math.log(5) - 1) * 2.5**0.55
+    wx, wy, wz = (1 + C * (n_l + 1.5) ** -0.55 for n_l in (4, 2, 0))  # z: test-only
+    np.testing.assert_allclose(estimator_inv_propensity(est, n_columns=3), [wx, wy, wz])
+    X_test = ["u0", "u1", "u2"]
+    # truth {x}, {y, z}, {z}; top-2 of every row: x, y
+    lists = [["x"], ["y", "z"], ["z"]]
+    Y_wide = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1]]))
+    psp1 = wx / (wx + wz + wz)  # hits: x in row 0; best: wx, max(wy, wz) = wz, wz
+    psp2 = (wx + wy) / (wx + (wz + wy) + wz)  # hits: x (row 0), y (row 1)
+    for y in (lists, Y_wide):
+        assert get_scorer("psp_at_1")(est, X_test, y) == pytest.approx(psp1)
+        assert get_scorer("psp_at_2")(est, X_test, y) == pytest.approx(psp2)
+        multi = xmtc_scoring(["psp_at_1", "psp_at_2", "precision_at_1"])(est, X_test, y)
+        assert multi == pytest.approx({"psp_at_1": psp1, "psp_at_2": psp2,
+                                       "precision_at_1": 1 / 3})
+    top, _ = est.predict_topk(X_test, k=2)
+    w = estimator_inv_propensity(est, n_columns=3)
+    assert psp_at_k(Y_wide, top, k=2, inv_propensity=w) == pytest.approx(psp2)
+    # y narrower than the training labels: its columns cannot be the estimator's
+    with pytest.raises(ValueError, match="n_columns=1"):
+        get_scorer("psp_at_1")(est, X_test, sp.csr_matrix(np.ones((3, 1))))
+
+
+def test_estimator_inv_propensity_errors():
+    with pytest.raises(NotFittedError, match="label_frequencies_, n_samples_fit_"):
+        estimator_inv_propensity(DummyXMTCClassifier())
+    with pytest.raises(TypeError, match="sklearn_xmtc estimator"):
+        estimator_inv_propensity(object())
+    est = _fitted_dummy()
+    np.testing.assert_allclose(
+        estimator_inv_propensity(est), estimator_inv_propensity(est, n_columns=2)
+    )
+    with pytest.raises(ValueError, match="n_columns=1 is smaller"):
+        estimator_inv_propensity(est, n_columns=1)
 
 
 def test_scorer_rejects_bad_predict_topk_and_row_mismatch():
@@ -243,11 +339,14 @@ def test_reprs():
 class FrequentLabels(BaseEstimator):
     """Predicts the training labels by decreasing frequency, skipping ``shift``."""
 
+    propensity_a, propensity_b = 0.55, 1.5
+
     def __init__(self, shift=0):
         self.shift = shift
 
     def fit(self, X, Y):
         Y, self.classes_ = check_label_matrix(Y)
+        self.n_samples_fit_ = Y.shape[0]
         self.label_frequencies_ = np.bincount(Y.indices, minlength=Y.shape[1])
         self.inv_propensity_ = inverse_propensity(
             label_frequencies=self.label_frequencies_, n_samples=Y.shape[0]

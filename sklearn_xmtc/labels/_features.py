@@ -2,7 +2,7 @@
 
 PIFA represents a label by the L2-normalised sum of the TF-IDF rows of the
 training texts that carry it (Jain et al., "Slice", WSDM 2019; used to build
-the label trees of Parabel, AttentionXML and paper 003). Everything stays
+the label trees of Parabel, AttentionXML and LightAttention (Zhu, Teng and Huang)). Everything stays
 sparse: memory is O(nnz of the TF-IDF matrix + nnz of the label features);
 :func:`reduce_label_features` gives a dense (L, n_components) matrix for
 clustering, never a dense (L, vocabulary) one.

@@ -47,7 +47,7 @@ class LabelHierarchy:
     In a DAG a node can have several parents; :meth:`depth` is then the length
     of the *longest* path from ``ROOT`` (so every parent is shallower than its
     children) and :meth:`ancestors` is the union over all paths. The hierarchy
-    is used by HXMC methods such as G-HXMC (paper 000) and TReaderXML (paper 001);
+    is used by HXMC methods such as G-HXMC (generation mode for hierarchical XMTC) and TReaderXML (Wang et al., "Exploiting Dynamic and Fine-grained Semantic Scope for Extreme Multi-label Text Classification");
     estimators work on :meth:`index_view` (integer node indices, sparse matrices).
 
     Examples

@@ -111,7 +111,7 @@ class HierarchyIndex:
     An estimator's ``classes_`` stay the columns of the training y. Hierarchy
     nodes that are not columns are *internal* nodes (e.g. ICD-10 categories
     never assigned themselves): an estimator may use them as tokens (teacher
-    tokens in TReaderXML, paper 001; decoder vocabulary in G-HXMC, paper 000)
+    tokens in TReaderXML; decoder vocabulary in G-HXMC)
     but predicts columns only. The view numbers all nodes:
 
     - ``0 .. L-1``: the columns, in ``classes`` order;

@@ -1,4 +1,4 @@
-"""Shallow-wide label trees (AttentionXML; Algorithm 1 of paper 003).
+"""Shallow-wide label trees (AttentionXML; Algorithm 1 of Zhu, Teng and Huang, "LightAttention").
 
 A deep balanced binary tree T0 is built by recursive balanced 2-means on PIFA
 label features until every leaf cluster holds at most ``cluster_size``
@@ -83,7 +83,7 @@ class LabelTree:
 
 def build_label_tree(features, *, cluster_size=8, tree_height=3, branching=8, n_iter=10,
                      random_state=None):
-    """Shallow-wide label tree from dense label features (Algorithm 1, paper 003).
+    """Shallow-wide label tree from dense label features (Algorithm 1 of Zhu, Teng and Huang).
 
     Parameters
     ----------

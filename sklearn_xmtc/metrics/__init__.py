@@ -17,8 +17,21 @@ from ._classification import (
     micro_precision,
     micro_recall,
 )
-from ._propensity import PROPENSITY_PRESETS, inverse_propensity, propensity
-from ._ranking import ndcg_at_k, precision_at_k, psndcg_at_k, psp_at_k, ranking_scores, recall_at_k
+from ._propensity import (
+    PROPENSITY_PRESETS,
+    estimator_inv_propensity,
+    inverse_propensity,
+    propensity,
+)
+from ._ranking import (
+    hit_matrix,
+    ndcg_at_k,
+    precision_at_k,
+    psndcg_at_k,
+    psp_at_k,
+    ranking_scores,
+    recall_at_k,
+)
 from ._scorers import (
     XMTCMultiScorer,
     XMTCScorer,
@@ -34,9 +47,11 @@ __all__ = sorted(
         "XMTCMultiScorer",
         "XMTCScorer",
         "classification_scores",
+        "estimator_inv_propensity",
         "example_f1",
         "get_scorer",
         "get_scorer_names",
+        "hit_matrix",
         "inverse_propensity",
         "macro_f1",
         "make_xmtc_scorer",

@@ -1,4 +1,4 @@
-"""Set-based metrics (paper 002, Table 6): micro / macro / example-based F1.
+"""Set-based metrics (Cao and Zhang, OTSeq2Set, EMNLP 2022, Table 6): micro / macro / example-based F1.
 
 They compare predicted label SETS (from ``predict``) with the true sets.
 Undefined ratios (0 / 0) are 0, as ``sklearn.metrics`` with
@@ -8,9 +8,9 @@ Undefined ratios (0 / 0) are 0, as ``sklearn.metrics`` with
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..labels._binarizer import check_label_matrix, is_label_lists
+from ..labels._columns import pad_columns
 from ._inputs import check_same_rows, check_y_true, indices_to_csr
 
 __all__ = [
@@ -38,12 +38,6 @@ _PARAMS_DOC = """Parameters
         Label names of the columns, for label lists (None: ``y_true``'s
         sorted labels, or its column indices for a matrix).  Labels absent
         from ``classes`` get extra columns, so they count as errors."""
-
-
-def _pad_columns(M, width):
-    if M.shape[1] == width:
-        return M
-    return sp.csr_matrix((M.data, M.indices, M.indptr), shape=(M.shape[0], width))
 
 
 def _check_pred_sets(y_pred, n_columns, classes):
@@ -83,13 +77,13 @@ def check_sets(y_true, y_pred, classes=None):
     P = _check_pred_sets(y_pred, Y.shape[1], classes)
     check_same_rows(Y.shape, P.shape)
     width = max(Y.shape[1], P.shape[1])
-    return _pad_columns(Y, width), _pad_columns(P, width)
+    return pad_columns(Y, width), pad_columns(P, width)
 
 
 def classification_core(Y, P):
     """All set metrics from two aligned canonical CSR 0/1 matrices."""
     width = max(Y.shape[1], P.shape[1])
-    Y, P = _pad_columns(Y, width), _pad_columns(P, width)
+    Y, P = pad_columns(Y, width), pad_columns(P, width)
     inter = Y.multiply(P).tocsr()
     inter.eliminate_zeros()
     tp_row = np.diff(inter.indptr).astype(np.float64)

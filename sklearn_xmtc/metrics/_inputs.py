@@ -214,22 +214,30 @@ def indices_to_csr(idx, n_columns):
 
 
 def check_inv_propensity(inv_propensity, n_columns):
-    """Validate inverse propensities and fit them to ``n_columns`` labels.
+    """Validate inverse propensities for the ``n_columns`` columns of ``y_true``.
 
-    Extra entries are dropped; missing ones (labels unseen in training, given
-    extra columns of ``y_true``) are padded with the largest value, i.e.
-    treated as the rarest known label.
+    Entries beyond ``n_columns`` are dropped (cut, never used).  A shorter
+    vector is a ``ValueError``: the weight of a column absent from training
+    (a test-only label) must come from its count of 0, via
+    ``inverse_propensity(..., n_columns=...)`` or
+    ``estimator_inv_propensity(est, n_columns=...)``, never be guessed here.
     """
     if inv_propensity is None:
         raise TypeError(
             "inv_propensity is required for propensity-scored metrics: pass "
-            "inverse_propensity(y_train) or a fitted estimator's inv_propensity_."
+            "inverse_propensity(y_train, n_columns=...) or "
+            "estimator_inv_propensity(fitted_estimator, n_columns=...)."
         )
     w = np.asarray(inv_propensity, dtype=np.float64)
     if w.ndim != 1 or w.size == 0:
         raise ValueError(f"inv_propensity must be a non-empty 1-D array, got shape {w.shape}.")
     if not np.all(np.isfinite(w)):
         raise ValueError("inv_propensity must be finite.")
-    if w.size >= n_columns:
-        return w[:n_columns]
-    return np.concatenate([w, np.full(n_columns - w.size, w.max())])
+    if w.size < n_columns:
+        raise ValueError(
+            f"inv_propensity has {w.size} entries but y_true has {n_columns} columns. "
+            "Give one weight per column, test-only columns included (they get the "
+            "propensity of a label seen 0 times): inverse_propensity(..., "
+            f"n_columns={n_columns}) or estimator_inv_propensity(est, n_columns={n_columns})."
+        )
+    return w[:n_columns]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..labels._binarizer import check_label_matrix
 
-__all__ = ["PROPENSITY_PRESETS", "inverse_propensity", "propensity"]
+__all__ = ["PROPENSITY_PRESETS", "estimator_inv_propensity", "inverse_propensity", "propensity"]
 
 #: ``(A, B)`` of Jain et al. (2016): their general default, and the values
 #: they fit on Wikipedia-like and Amazon-like data sets.
@@ -53,6 +53,20 @@ def _frequencies(y_train, label_frequencies, n_samples, classes):
     return freq, int(n_samples)
 
 
+def _pad_frequencies(freq, n_columns):
+    """``freq`` followed by zero counts up to ``n_columns`` entries."""
+    if n_columns is None:
+        return freq
+    if isinstance(n_columns, bool) or not isinstance(n_columns, numbers.Integral):
+        raise ValueError(f"n_columns must be an int or None, got {n_columns!r}.")
+    if n_columns < freq.size:
+        raise ValueError(
+            f"n_columns={n_columns} is smaller than the number of training labels "
+            f"({freq.size}); the columns must start with the training labels, in order."
+        )
+    return np.concatenate([freq, np.zeros(int(n_columns) - freq.size)])
+
+
 def inverse_propensity(
     y_train=None,
     *,
@@ -62,12 +76,15 @@ def inverse_propensity(
     classes=None,
     label_frequencies=None,
     n_samples=None,
+    n_columns=None,
 ):
     """Inverse label propensities ``1 / p_l`` (Jain et al., 2016).
 
     With N training samples and ``N_l`` of them tagged with label l,
     ``C = (ln N - 1) (B + 1)^A`` and ``1 / p_l = 1 + C (N_l + B)^(-A)``:
     rare labels get large weights.  The formula assumes N > e (so C > 0).
+    A label seen once gets exactly ``ln N``; a label never seen in training
+    (``N_l = 0``) gets the largest weight, ``1 + C B^(-A)``.
 
     Parameters
     ----------
@@ -84,10 +101,21 @@ def inverse_propensity(
         Training counts ``N_l``, instead of ``y_train`` (with ``n_samples``).
     n_samples : int, default=None
         N, the number of training samples, with ``label_frequencies``.
+    n_columns : int, default=None
+        Length of the result: the ``n_labels`` training labels followed by
+        ``n_columns - n_labels`` labels absent from training (the extra,
+        test-only columns of a test label matrix), which get the inverse
+        propensity of a count of 0 with the same N, A and B.  None means
+        ``n_labels``; smaller than ``n_labels`` is a ``ValueError``.
 
     Returns
     -------
-    inv_propensity : ndarray of float64, shape (n_labels,)
+    inv_propensity : ndarray of float64, shape (n_columns,)
+        ``n_columns`` defaults to ``n_labels``.
+
+    See Also
+    --------
+    estimator_inv_propensity : The same from a fitted estimator's training counts.
 
     References
     ----------
@@ -103,9 +131,19 @@ def inverse_propensity(
     True
     >>> inverse_propensity([["a"], ["a", "b"], ["a"]], preset="amazon").round(3).tolist()
     [1.076, 1.099]
+
+    A test matrix with one test-only column (index 2): with N = 4,
+    ``C = (ln 4 - 1) 2.5^0.55 = 0.6394``, so the counts 3, 1 and 0 give
+    ``1 + C 4.5^-0.55 = 1.2796``, ``ln 4 = 1.3863`` and
+    ``1 + C 1.5^-0.55 = 1.5116``:
+
+    >>> w = inverse_propensity(label_frequencies=[3, 1], n_samples=4, n_columns=3)
+    >>> w.round(4).tolist()
+    [1.2796, 1.3863, 1.5116]
     """
     A, B = _resolve_ab(A, B, preset)
     freq, N = _frequencies(y_train, label_frequencies, n_samples, classes)
+    freq = _pad_frequencies(freq, n_columns)
     C = (np.log(N) - 1.0) * (B + 1.0) ** A
     return 1.0 + C * (freq + B) ** (-A)
 
@@ -119,6 +157,7 @@ def propensity(
     classes=None,
     label_frequencies=None,
     n_samples=None,
+    n_columns=None,
 ):
     """Label propensities ``p_l = 1 / (1 + C (N_l + B)^(-A))`` (Jain et al., 2016).
 
@@ -140,10 +179,14 @@ def propensity(
         Training counts ``N_l``, instead of ``y_train`` (with ``n_samples``).
     n_samples : int, default=None
         N, the number of training samples, with ``label_frequencies``.
+    n_columns : int, default=None
+        Length of the result; the columns after the ``n_labels`` training
+        labels get the propensity of a count of 0.
 
     Returns
     -------
-    propensity : ndarray of float64, shape (n_labels,)
+    propensity : ndarray of float64, shape (n_columns,)
+        ``n_columns`` defaults to ``n_labels``.
 
     References
     ----------
@@ -169,4 +212,85 @@ def propensity(
         classes=classes,
         label_frequencies=label_frequencies,
         n_samples=n_samples,
+        n_columns=n_columns,
+    )
+
+
+_ESTIMATOR_PARAMS = ("propensity_a", "propensity_b")
+_ESTIMATOR_FITTED = ("label_frequencies_", "n_samples_fit_")
+
+
+def estimator_inv_propensity(estimator, n_columns=None):
+    """Inverse propensities from a fitted estimator's training labels.
+
+    The one definition used by the PSP scorers, the command line and the
+    benchmarks: :func:`inverse_propensity` of the estimator's training
+    counts ``label_frequencies_`` with ``N = n_samples_fit_`` and its
+    ``propensity_a`` / ``propensity_b``.  Columns beyond the training labels
+    (test-only labels) get the inverse propensity of a count of 0.
+
+    Parameters
+    ----------
+    estimator : fitted sklearn_xmtc estimator
+        Any object with ``label_frequencies_``, ``n_samples_fit_``,
+        ``propensity_a`` and ``propensity_b`` (for a Pipeline, pass its last
+        step).
+    n_columns : int, default=None
+        Number of columns of the test label matrix, ``>= len(classes_)``
+        (None: ``len(classes_)``).  Its columns must start with the
+        estimator's ``classes_``, in order.
+
+    Returns
+    -------
+    inv_propensity : ndarray of float64, shape (n_columns,)
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` has no ``propensity_a`` / ``propensity_b`` (it is not
+        an sklearn_xmtc estimator).
+    sklearn.exceptions.NotFittedError
+        (a ``ValueError``) if it is not fitted.
+    ValueError
+        If ``n_columns`` is smaller than the number of training labels.
+
+    See Also
+    --------
+    inverse_propensity
+
+    Examples
+    --------
+    >>> from sklearn_xmtc import DummyXMTCClassifier
+    >>> from sklearn_xmtc.metrics import estimator_inv_propensity
+    >>> X = ["a", "b", "c", "d"]
+    >>> est = DummyXMTCClassifier().fit(X, [["x"], ["x"], ["x", "y"], ["x"]])
+    >>> est.label_frequencies_.tolist(), est.n_samples_fit_
+    ([4, 1], 4)
+    >>> # N = 4: a label seen once gets ln 4; an unseen third column 1 + C 1.5^-0.55
+    >>> estimator_inv_propensity(est, n_columns=3).round(4).tolist()
+    [1.2504, 1.3863, 1.5116]
+    """
+    name = type(estimator).__name__
+    no_params = [a for a in _ESTIMATOR_PARAMS if not hasattr(estimator, a)]
+    if no_params:
+        raise TypeError(
+            f"estimator_inv_propensity needs an sklearn_xmtc estimator (with propensity_a, "
+            f"propensity_b and, once fitted, label_frequencies_ and n_samples_fit_); "
+            f"{name} has no {', '.join(no_params)}. For a Pipeline, pass its last step; "
+            "otherwise use inverse_propensity(y_train, n_columns=...)."
+        )
+    not_fitted = [a for a in _ESTIMATOR_FITTED if getattr(estimator, a, None) is None]
+    if not_fitted:
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(
+            f"This {name} instance has no {', '.join(not_fitted)}: it is not fitted. "
+            "Call fit(X, Y) before computing its propensities."
+        )
+    return inverse_propensity(
+        label_frequencies=estimator.label_frequencies_,
+        n_samples=estimator.n_samples_fit_,
+        A=estimator.propensity_a,
+        B=estimator.propensity_b,
+        n_columns=n_columns,
     )

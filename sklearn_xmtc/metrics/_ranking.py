@@ -11,9 +11,10 @@ import numpy as np
 
 from ..utils.validation import check_k
 from ._inputs import check_same_rows, check_y_true, prediction_shape, to_topk_indices
-from ._ranking_core import RANKING_METRICS, ranking_core
+from ._ranking_core import RANKING_METRICS, _hits, ranking_core
 
 __all__ = [
+    "hit_matrix",
     "ndcg_at_k",
     "precision_at_k",
     "psndcg_at_k",
@@ -48,8 +49,10 @@ _CLASSES_DOC = """classes : array-like, default=None
 _PARAMS_DOC = "Parameters\n    ----------\n    " + _K_DOC + "\n    " + _CLASSES_DOC
 _PS_PARAMS_DOC = ("Parameters\n    ----------\n    " + _K_DOC + """
     inv_propensity : array-like of shape (n_labels,)
-        ``1 / p_l`` from the training labels (:func:`inverse_propensity`).
-        Padded with its maximum when ``y_true`` has more columns.
+        ``1 / p_l`` from the training labels (:func:`inverse_propensity`,
+        :func:`estimator_inv_propensity`), one per column of ``y_true``:
+        test-only columns need their own weight (``n_columns=``); a shorter
+        vector is a ``ValueError``, extra entries are ignored.
     """ + _CLASSES_DOC)
 _JAIN_REFERENCE = """References
     ----------
@@ -98,8 +101,9 @@ def ranking_scores(
         Cut-offs, each >= 1.
     inv_propensity : array-like of shape (n_labels,), default=None
         Inverse propensities (:func:`inverse_propensity`) of the training
-        labels, required for "psp" and "psndcg".  If shorter than the number
-        of columns of ``y_true`` (unseen labels), it is padded with its maximum.
+        labels, required for "psp" and "psndcg", one per column of ``y_true``
+        (build it with ``n_columns=`` when ``y_true`` has test-only columns);
+        a shorter vector is a ``ValueError``, extra entries are ignored.
     metrics : sequence of str, default=None
         Among "precision", "recall", "ndcg", "psp", "psndcg".  None means the
         first three, plus the last two when ``inv_propensity`` is given.
@@ -133,6 +137,34 @@ def ranking_scores(
     idx = to_topk_indices(y_pred, max(ks))
     check_same_rows(Y.shape, prediction_shape(y_pred))
     return ranking_core(Y, idx, ks, metrics, inv_propensity)
+
+
+def hit_matrix(y_true, y_pred, k=5, *, classes=None):
+    """Which of the top-k predictions are true labels, rank by rank.
+
+    The boolean matrix every ranking metric is computed from.
+
+    {params}
+
+    Returns
+    -------
+    hits : ndarray of bool, shape (n_samples, k)
+        ``hits[i, j]``: the label at rank ``j + 1`` of sample ``i`` is one of
+        its true labels (a missing rank, -1, never hits; a label repeated in
+        a row hits at its first slot only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmtc.metrics import hit_matrix
+    >>> y_true = np.array([[1, 0, 1], [0, 1, 0]])
+    >>> hit_matrix(y_true, np.array([[2, 1], [1, -1]]), k=2).tolist()
+    [[True, False], [True, False]]
+    """
+    Y = check_y_true(y_true, classes=classes)
+    idx = to_topk_indices(y_pred, k)
+    check_same_rows(Y.shape, prediction_shape(y_pred))
+    return _hits(Y, idx)
 
 
 def _single(metric, y_true, y_pred, k, classes, inv_propensity=None):
@@ -273,7 +305,8 @@ def psndcg_at_k(y_true, y_pred, k=5, *, inv_propensity, classes=None):
     return _single("psndcg", y_true, y_pred, k, classes, inv_propensity)
 
 
-for _f in (ranking_scores, precision_at_k, recall_at_k, ndcg_at_k, psp_at_k, psndcg_at_k):
+for _f in (hit_matrix, ranking_scores, precision_at_k, recall_at_k, ndcg_at_k, psp_at_k,
+           psndcg_at_k):
     if _f.__doc__:  # None under python -OO
         _f.__doc__ = _f.__doc__.format(y_pred=_Y_PRED_DOC, params=_PARAMS_DOC,
                                        ps_params=_PS_PARAMS_DOC, jain_reference=_JAIN_REFERENCE)

@@ -18,7 +18,10 @@ PROPENSITY_METRICS = ("psp", "psndcg")
 
 
 def _hits(Y, idx):
-    """Boolean (n, k): ``idx[i, j]`` is a true label of row ``i`` of CSR ``Y``."""
+    """Boolean (n, k): ``idx[i, j]`` is a true label of row ``i`` of canonical CSR ``Y``.
+
+    Public as :func:`~sklearn_xmtc.metrics.hit_matrix`, which converts its inputs first.
+    """
     n, L = Y.shape
     valid = (idx >= 0) & (idx < L)
     if Y.nnz == 0:

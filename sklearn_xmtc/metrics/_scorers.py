@@ -16,6 +16,7 @@ from ..labels._binarizer import is_label_lists
 from ..utils.validation import check_k
 from ._classification import SET_METRICS, check_sets, classification_core
 from ._inputs import check_same_rows, check_y_true, to_topk_indices
+from ._propensity import estimator_inv_propensity
 from ._ranking_core import RANKING_METRICS, ranking_core
 
 __all__ = ["XMTCScorer", "get_scorer", "get_scorer_names", "make_xmtc_scorer", "xmtc_scoring"]
@@ -71,14 +72,13 @@ def _func_name(func):
     return getattr(func, "__name__", None) or type(func).__name__
 
 
-def _inv_propensity(estimator):
-    w = getattr(estimator, "inv_propensity_", None)
-    if w is None:
-        raise ValueError(
-            f"Propensity-scored scorers need estimator.inv_propensity_, which "
-            f"{type(estimator).__name__} does not have (is it fitted?)."
-        )
-    return w
+def _inv_propensity(estimator, n_columns):
+    """Training-fold inverse propensities for the ``n_columns`` columns of ``y``.
+
+    Columns after the estimator's ``classes_`` (labels unseen in its training
+    fold) get the inverse propensity of a count of 0.
+    """
+    return estimator_inv_propensity(estimator, n_columns=n_columns)
 
 
 class XMTCScorer:
@@ -149,7 +149,7 @@ class XMTCScorer:
             return float(self.metric(Y, pred, **self.kwargs))
         if self.needs == "sets":
             return classification_core(Y, pred)[self.metric]
-        w = _inv_propensity(estimator) if self.metric in ("psp", "psndcg") else None
+        w = _inv_propensity(estimator, Y.shape[1]) if self.metric in ("psp", "psndcg") else None
         return ranking_core(Y, pred, (self.k,), (self.metric,), w)[self.name]
 
 
@@ -320,7 +320,7 @@ class XMTCMultiScorer:
         if ranking:
             ks = tuple(sorted({s.k for s in ranking}))
             metrics = tuple(dict.fromkeys(s.metric for s in ranking))
-            w = _inv_propensity(estimator) if {"psp", "psndcg"} & set(metrics) else None
+            w = _inv_propensity(estimator, Y.shape[1]) if {"psp", "psndcg"} & set(metrics) else None
             shared.update(ranking_core(Y, idx, ks, metrics, w))
         if any(s.needs == "sets" for s in named):
             shared.update(classification_core(Y_sets, P))
