@@ -3,32 +3,51 @@
 A subclass implements two hooks:
 
 - ``_fit(texts, Y)``: learn from a list of str and a CSR (n, L) 0/1 matrix;
-- ``_iter_candidate_scores(texts)``: yield, batch by batch, ``(candidates,
-  scores)`` where ``scores`` is a float tensor (B, C) of probabilities and
-  ``candidates`` an int64 tensor (B, C) of label indices (-1 = none, with
-  score ``-inf``) or ``None`` when the C columns are all L labels in order.
+- ``_iter_candidate_scores(texts, k=None)``: yield, batch by batch,
+  ``(candidates, scores)`` where ``scores`` is a float tensor (B, C) of
+  probabilities and ``candidates`` an int64 tensor (B, C) of label indices
+  (-1 = none, with score ``-inf``) or ``None`` when the C columns are all L
+  labels in order. ``k`` is the number of labels :meth:`predict_topk` asks
+  for (None for :meth:`predict` and :meth:`predict_proba`): a method that can
+  find its top ``k`` without scoring every label may return fewer columns.
 
-Generative methods also override ``_iter_predicted_sets`` (their ``predict``
-returns the generated sets rather than thresholded scores).
+Every ranking goes through :func:`sklearn_xmtc.nn.topk_candidates` (ties to
+the lower label index, invalid entries last as (-1, 0)). Generative methods
+also override ``_iter_predicted_sets`` (their ``predict`` returns the
+generated sets rather than thresholded scores).
 """
 
 from __future__ import annotations
+
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .labels import check_label_matrix, is_label_lists, labels_from_csr
 from .metrics import inverse_propensity, precision_at_k
+from .nn import topk_candidates
 from .utils.validation import check_k, check_texts
 
 __all__ = ["BaseXMTCClassifier"]
 
 
 class BaseXMTCClassifier(BaseEstimator):
-    """Base class of all sklearn_xmtc estimators (not for direct use)."""
+    """Base class of all sklearn_xmtc estimators (not for direct use).
+
+    It declares (and reads) the parameters every estimator has: ``threshold``
+    and the propensity parameters.
+    """
+
+    _parameter_constraints = {
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+        "propensity_a": [Interval(Real, 0, None, closed="neither")],
+        "propensity_b": [Interval(Real, 0, None, closed="left")],
+    }
 
     # -- sklearn plumbing --------------------------------------------------
     def __sklearn_tags__(self):
@@ -38,18 +57,17 @@ class BaseXMTCClassifier(BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
-        tags.non_deterministic = getattr(self, "device", "cpu") != "cpu"
         return tags
 
     # -- fit template -------------------------------------------------------
-    def fit(self, X, Y):
+    def fit(self, X, y):
         """Fit the estimator.
 
         Parameters
         ----------
         X : iterable of str
             Training texts.
-        Y : sparse matrix, dense 0/1 array or sequence of label iterables
+        y : sparse matrix, dense 0/1 array or sequence of label iterables
             Labels of each text; label lists may hold names or ints.
 
         Returns
@@ -58,24 +76,25 @@ class BaseXMTCClassifier(BaseEstimator):
         """
         self._validate_params()
         texts = check_texts(X, name="X")
-        Y, classes = check_label_matrix(Y, n_samples=len(texts), name="Y")
+        Y, classes = check_label_matrix(y, n_samples=len(texts), name="y")
         if Y.shape[1] == 0:
-            raise ValueError("Y has an empty label space: at least one label is required.")
+            raise ValueError("y has an empty label space: at least one label is required.")
         if Y.nnz == 0:
-            raise ValueError("Y has no positive label at all; nothing can be learned.")
+            raise ValueError("y has no positive label at all; nothing can be learned.")
         self.classes_ = classes
         self.n_labels_ = len(classes)
+        self.n_samples_fit_ = len(texts)
         self.label_frequencies_ = np.bincount(Y.indices, minlength=Y.shape[1]).astype(np.int64)
         self.inv_propensity_ = inverse_propensity(
             label_frequencies=self.label_frequencies_, n_samples=len(texts),
-            A=getattr(self, "propensity_a", 0.55), B=getattr(self, "propensity_b", 1.5))
+            A=self.propensity_a, B=self.propensity_b)
         self._fit(texts, Y)
         return self
 
     def _fit(self, texts, Y):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _iter_candidate_scores(self, texts):  # pragma: no cover - abstract
+    def _iter_candidate_scores(self, texts, k=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- prediction ---------------------------------------------------------
@@ -107,8 +126,8 @@ class BaseXMTCClassifier(BaseEstimator):
         k = check_k(k)
         texts = self._check_predict_input(X)
         idx_parts, score_parts = [], []
-        for cand, scores in self._iter_candidate_scores(texts):
-            idx, val = _batch_topk(cand, scores, k)
+        for cand, scores in self._iter_candidate_scores(texts, k=k):
+            idx, val = _padded_topk(cand, scores, k)
             idx_parts.append(idx)
             score_parts.append(val)
         if not idx_parts:
@@ -117,7 +136,7 @@ class BaseXMTCClassifier(BaseEstimator):
 
     def _iter_predicted_sets(self, texts):
         """Yield (rows, cols) of predicted labels per batch: scores >= threshold."""
-        threshold = getattr(self, "threshold", 0.5)
+        threshold = self.threshold
         for cand, scores in self._iter_candidate_scores(texts):
             r, c = torch.nonzero(scores >= threshold, as_tuple=True)
             cols = c if cand is None else cand[r, c]
@@ -170,23 +189,17 @@ class BaseXMTCClassifier(BaseEstimator):
         """Predicted label sets as lists of ``classes_`` entries."""
         return labels_from_csr(self.predict(X), self.classes_)
 
-    def score(self, X, Y):
-        """Precision@1 of :meth:`predict_topk` against ``Y``."""
+    def score(self, X, y):
+        """Precision@1 of :meth:`predict_topk` against ``y``."""
         texts = self._check_predict_input(X)
-        classes = self.classes_ if is_label_lists(Y) else None  # a CSR may add columns
-        return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1, classes=classes))
+        classes = self.classes_ if is_label_lists(y) else None  # a CSR may add columns
+        return float(precision_at_k(y, self.predict_topk(texts, k=1)[0], k=1, classes=classes))
 
 
-def _batch_topk(cand, scores, k):
-    """Top-k of one batch of candidate scores, padded to k with (-1, 0)."""
-    scores = scores.float()
-    kk = min(k, scores.shape[1])
-    val, pos = torch.topk(scores, kk, dim=1)
-    idx = pos if cand is None else torch.gather(cand, 1, pos)
-    invalid = torch.isinf(val) & (val < 0) | (idx < 0)
-    idx = idx.masked_fill(invalid, -1)
-    val = val.masked_fill(invalid, 0.0)
-    n = scores.shape[0]
+def _padded_topk(cand, scores, k):
+    """Top-k of one batch as numpy arrays, padded to width k with (-1, 0)."""
+    idx, val = topk_candidates(cand, scores, k)
+    n, kk = idx.shape
     out_idx = np.full((n, k), -1, dtype=np.int64)
     out_val = np.zeros((n, k), dtype=np.float32)
     out_idx[:, :kk] = idx.cpu().numpy()

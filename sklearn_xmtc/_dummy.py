@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -56,11 +56,9 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
     """
 
     _parameter_constraints = {
+        **BaseXMTCClassifier._parameter_constraints,
         "strategy": [StrOptions({"most_frequent", "prior"})],
-        "threshold": [Interval(Real, 0, 1, closed="both")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "propensity_a": [Interval(Real, 0, None, closed="neither")],
-        "propensity_b": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, *, strategy="most_frequent", threshold=0.5, batch_size=1024,
@@ -76,7 +74,7 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
         self.n_set_labels_ = max(1, int(round(Y.nnz / Y.shape[0])))
         return self
 
-    def _iter_candidate_scores(self, texts):
+    def _iter_candidate_scores(self, texts, k=None):
         priors = torch.from_numpy(self.priors_)
         for start in range(0, len(texts), self.batch_size):
             n = min(self.batch_size, len(texts) - start)

@@ -1,29 +1,47 @@
 """BaseNeuralXMTCClassifier: tokenizer, device, seeding and skorch training for
-every network-based estimator. A method subclass provides:
+every network-based estimator.
 
-- ``_build_module()`` -> ``torch.nn.Module`` taking ``input_ids``,
-  ``attention_mask`` (and ``labels`` when ``_labels_in_input``);
-- optionally ``_build_criterion()`` (default: BCE with logits on dense
-  targets), ``_prepare_fit(texts, Y, seed)`` (label trees, clusters...),
-  ``_scores_from_output(output, X)`` (default: sigmoid of (B, L) logits),
-  ``_net_kwargs()`` (optimiser, clipping...) and ``_fit_network``.
+The fit template (:meth:`BaseNeuralXMTCClassifier._fit`) runs, in order:
+
+1. ``_fit_tokenizer(texts)`` -> sets ``tokenizer_`` and ``vocab_size_``
+   (:class:`~sklearn_xmtc._vocabulary.TrainedVocabularyMixin` trains one on the
+   corpus; :class:`~sklearn_xmtc._pretrained.PretrainedEncoderMixin` loads the
+   encoder's);
+2. ``_prepare_fit(texts, Y, seed)``: method state built before any dataset
+   (label trees, clusters, neighbours, decoding lengths);
+3. ``_make_dataset(texts, Y)``: a :class:`~sklearn_xmtc._training.TokenDataset`
+   whose batches also carry the per-sample arrays of ``_sample_fields(texts, Y)``
+   (a dict name -> array with one row per text: neighbour label tokens, ...);
+4. ``_fit_network(dataset, seed)``: by default one skorch net from
+   ``_build_module()`` (a network following the contract of
+   :mod:`sklearn_xmtc.nn._output`), ``_build_criterion()`` and ``_net_kwargs()``
+   (the learning rate, optimiser, clipping and the method's own callbacks).
+
+Prediction runs evaluation batches (:func:`~sklearn_xmtc._training.iter_eval_batches`)
+through ``_predict_batch(X, k)``, by default :meth:`_scores_of` of ``net_``; a
+network whose ``forward`` accepts ``topk`` is asked for its own top-k
+candidates when :meth:`predict_topk` runs. Class attributes ``_target``
+("dense" (B, L) targets or "indices" (B, P) padded positives) and
+``_labels_in_input`` (positives also fed to ``forward`` as ``labels`` while
+training) choose the training batch format.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
 from ._base import BaseXMTCClassifier
 from ._training import (TokenDataset, build_net, dataset_label_rows, forward_eval,
-                        resolve_device, torch_seed)
+                        iter_eval_batches, resolve_device, torch_seed)
 from .metrics import precision_at_k
-from .text import TextTokenizer, build_tokenizer, load_embedding_matrix
-from .text._embeddings import is_model_directory
+from .nn import LogitsBCELoss, output_scores, topk_candidates
+from .text import TextTokenizer
 from .utils.validation import check_random_seed
 
 __all__ = ["BaseNeuralXMTCClassifier"]
@@ -36,27 +54,23 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
     _target = "dense"  # "dense" (B, L) float targets or "indices" (B, P) padded
 
     _parameter_constraints = {
+        **BaseXMTCClassifier._parameter_constraints,
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "tokenizer": [None, str, os.PathLike, TextTokenizer],
-        "tokenizer_type": [StrOptions({"word", "bpe"})],
-        "max_vocab_size": [Interval(Integral, 3, None, closed="left")],
-        "min_frequency": [Interval(Integral, 1, None, closed="left")],
-        "lowercase": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left")],
-        "embeddings": [None, str, os.PathLike],
-        "freeze_embeddings": ["boolean"],
-        "threshold": [Interval(Real, 0, 1, closed="both")],
         "callbacks": [list, None],
-        "propensity_a": [Interval(Real, 0, None, closed="neither")],
-        "propensity_b": [Interval(Real, 0, None, closed="left")],
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.device != "cpu"
+        return tags
 
     # -- fit --------------------------------------------------------------------
     def _fit(self, texts, Y):
@@ -66,59 +80,45 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         seed = check_random_seed(self.random_state)
         with torch_seed(seed, self.device_):
             self._fit_tokenizer(texts)
-            dataset = self._make_dataset(texts, Y)
             self._prepare_fit(texts, Y, seed)
+            dataset = self._make_dataset(texts, Y)
             self.net_ = self._fit_network(dataset, seed)
         self.history_ = self.net_.history
         return self
 
-    def _fit_tokenizer(self, texts):
-        spec = self.tokenizer
-        if spec is None and self.embeddings is not None and is_model_directory(self.embeddings):
-            spec = self.embeddings  # a model's embedding matrix needs its own tokenizer
-        self.tokenizer_ = build_tokenizer(
-            spec, texts, kind=self.tokenizer_type, max_vocab_size=self.max_vocab_size,
-            min_frequency=self.min_frequency, lowercase=self.lowercase)
-        if self.tokenizer_.kind != "pretrained" and self.tokenizer_.vocab_size <= 2:
-            raise ValueError(
-                "The trained tokenizer has no token: the texts are empty or every token is "
-                f"rarer than min_frequency={self.min_frequency}."
-            )
-        self.vocab_size_ = self.tokenizer_.vocab_size
+    def _fit_tokenizer(self, texts):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _prepare_fit(self, texts, Y, seed):
+        """Hook: method state built before the dataset and the network."""
+
+    def _sample_fields(self, texts, Y=None):
+        """Hook: per-sample arrays added to every batch (``{name: (n, ...) array}``)."""
+        return {}
 
     def _make_dataset(self, texts, Y=None):
         flat, offsets = self.tokenizer_.encode(texts, self.max_length)
         return TokenDataset(flat, offsets, self.tokenizer_.pad_id, Y, target=self._target,
-                            labels_in_input=self._labels_in_input)
-
-    def _initial_embeddings(self):
-        """(vocab, dim) float tensor from ``embeddings``, or None."""
-        if self.embeddings is None:
-            return None
-        matrix, _ = load_embedding_matrix(self.embeddings, self.tokenizer_,
-                                          getattr(self, "embedding_dim", 300))
-        return torch.from_numpy(matrix)
-
-    def _prepare_fit(self, texts, Y, seed):
-        """Hook: method state built before the network (trees, clusters)."""
+                            labels_in_input=self._labels_in_input,
+                            fields=self._sample_fields(texts, Y))
 
     def _build_module(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _build_criterion(self):
-        return torch.nn.BCEWithLogitsLoss()
+        return LogitsBCELoss()
 
     def _net_kwargs(self):
+        """Hook: ``build_net`` arguments of the method (at least ``lr``)."""
         return {}
 
-    def _make_net(self, module, criterion, seed, **overrides):
+    def _make_net(self, module, criterion, seed):
         kwargs = dict(
-            lr=self.lr, max_epochs=self.max_epochs, batch_size=self.batch_size,
+            max_epochs=self.max_epochs, batch_size=self.batch_size,
             device=self.device_, verbose=self.verbose, seed=seed,
             validation_fraction=self.validation_fraction, patience=self.patience,
             evaluate=self._validation_scores, callbacks=self.callbacks)
         kwargs.update(self._net_kwargs())
-        kwargs.update(overrides)
         return build_net(module, criterion, **kwargs)
 
     def _fit_network(self, dataset, seed):
@@ -127,31 +127,31 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         return net
 
     def _validation_scores(self, net, dataset):
-        parts = [self._topk_indices(c, s, 5) for c, s in self._dataset_scores(net, dataset)]
+        """Validation P@1 and P@5 of ``net`` on a held-out part of the training set."""
+        parts = [topk_candidates(*self._scores_of(net, X, 5), 5)[0].cpu().numpy()
+                 for X in iter_eval_batches(net, dataset)]
         idx = np.concatenate(parts)
         Y = dataset_label_rows(dataset)
         return {"valid_p@1": precision_at_k(Y, idx, k=1), "valid_p@5": precision_at_k(Y, idx, k=5)}
 
-    @staticmethod
-    def _topk_indices(cand, scores, k):
-        kk = min(k, scores.shape[1])
-        pos = torch.topk(scores.float(), kk, dim=1).indices
-        idx = pos if cand is None else torch.gather(cand, 1, pos)
-        return idx.cpu().numpy()
-
     # -- prediction -------------------------------------------------------------
-    def _dataset_scores(self, net, dataset):
-        """Yield (candidates, scores) per batch of ``dataset`` (labels never used)."""
-        for X, _ in net.get_iterator(dataset, training=False):
-            X = {k: v for k, v in X.items() if k != "labels"}
-            yield self._scores_from_output(forward_eval(net, X), X)
+    def _scores_of(self, net, X, k=None):
+        """``(candidates, scores)`` of one evaluation batch through ``net``.
 
-    def _scores_from_output(self, output, X):
-        return None, torch.sigmoid(output)
+        With ``k`` and a network whose ``forward`` takes ``topk``, the network
+        returns its own best ``k`` candidates (APLC's per-cluster top-k).
+        """
+        if k is not None and "topk" in inspect.signature(net.module_.forward).parameters:
+            X = {**X, "topk": torch.tensor(int(k))}
+        return output_scores(forward_eval(net, X))
 
-    def _iter_candidate_scores(self, texts):
-        dataset = self._make_dataset(texts)
-        yield from self._dataset_scores(self.net_, dataset)
+    def _predict_batch(self, X, k=None):
+        """Hook: ``(candidates, scores)`` of one prediction batch (trees override it)."""
+        return self._scores_of(self.net_, X, k)
+
+    def _iter_candidate_scores(self, texts, k=None):
+        for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
+            yield self._predict_batch(X, k)
 
     def __setstate__(self, state):
         self.__dict__.update(state)

@@ -10,10 +10,10 @@ from skorch.callbacks import Callback
 from sklearn_xmtc import DummyXMTCClassifier
 from sklearn_xmtc.attentionxml import AttentionXMLClassifier, LightAttentionClassifier
 from sklearn_xmtc.attentionxml._network import (AttentionXMLModule, CandidateLoss,
-                                                LightAttentionModule, merge_candidates)
+                                                LightAttentionModule)
 from sklearn_xmtc.datasets import load_jsonl_dataset, make_tiny_xmtc
 from sklearn_xmtc.metrics import precision_at_k
-from sklearn_xmtc.nn import MultiLabelAttention
+from sklearn_xmtc.nn import MultiLabelAttention, merge_candidates
 from sklearn_xmtc.utils.estimator_checks import check_xmtc_estimator
 
 TINY = dict(embedding_dim=16, hidden_size=16, linear_sizes=(16,), max_epochs=2, batch_size=16,
@@ -80,13 +80,14 @@ def test_training_candidates_always_hold_the_positives():
                                  embedding_dim=8, hidden_size=8, linear_sizes=(8,))
     outputs = (module(ids, mask, labels=labels, parents=parents), light(ids, mask, labels=labels))
     for out in outputs:
-        cand = out[1]
+        cand = out["candidates"]
+        assert out["embedding"].shape == (4, 16)  # max-pooled BiLSTM states (2 x 8)
         for row, pos in zip(cand.tolist(), labels.tolist()):
             assert {p for p in pos if p >= 0} <= set(row)
         loss = CandidateLoss()(out, labels)
         assert torch.isfinite(loss) and loss > 0
     # the children of the given parents are the other candidates
-    cand = module(ids, mask, parents=parents)[1]
+    cand = module(ids, mask, parents=parents)["candidates"]
     assert sorted(cand[0][cand[0] >= 0].tolist()) == [0, 1, 10, 11]
 
 
@@ -147,8 +148,7 @@ class _TopClusters(Callback):
         X, _ = dataset_train.__getitems__(list(range(8)))
         module = net.module_.eval()
         with torch.no_grad():
-            H = module.encode(X["input_ids"], X["attention_mask"])
-            gen = module.cluster_logits(H, X["attention_mask"])
+            gen = module(X["input_ids"], X["attention_mask"])["cluster_logits"]
         self.sets_.append(torch.topk(gen, 3, dim=1).indices.sort(1).values.tolist())
         module.train()
 

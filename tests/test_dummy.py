@@ -53,7 +53,7 @@ def test_invalid_parameters_and_input():
         DummyXMTCClassifier().fit(["a", None, "c", "d"], Y)
     with pytest.raises(ValueError, match="same length"):
         DummyXMTCClassifier().fit(X, Y[:3])
-    with pytest.raises(TypeError, match=r"Y\[0\] is a str"):
+    with pytest.raises(TypeError, match=r"y\[0\] is a str"):
         DummyXMTCClassifier().fit(X, ["x", "y", "x", "y"])
     est = DummyXMTCClassifier().fit(X, Y)
     with pytest.raises(ValueError, match="k must be"):

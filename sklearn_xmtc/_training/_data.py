@@ -39,18 +39,33 @@ class TokenDataset(Dataset):
     - with ``labels_in_input``: ``X["labels"]`` int64 (B, P), the positive
       label indices padded with -1 (methods that sample candidates or
       generate sequences need them in the forward pass);
+    - ``X[name]`` for every entry of ``fields``: per-sample arrays whose
+      first axis is the sample (parent candidates of a tree level, neighbour
+      label tokens...), sliced to the batch;
     - ``y``: dense float32 (B, L) targets (``target="dense"``), the padded
       positives (``target="indices"``), or a (B,) zero placeholder without labels.
     """
 
     def __init__(self, flat_ids, offsets, pad_id, Y=None, *, target="dense",
-                 labels_in_input=False):
+                 labels_in_input=False, fields=None):
         self.flat_ids = flat_ids
         self.offsets = offsets
         self.pad_id = int(pad_id)
         self.Y = None if Y is None else sp.csr_matrix(Y)
         self.target = target
         self.labels_in_input = labels_in_input
+        self.fields = dict(fields or {})
+        for name, values in self.fields.items():
+            if len(values) != len(self):
+                raise ValueError(f"field {name!r} has {len(values)} rows for {len(self)} texts.")
+
+    def with_fields(self, Y=None, *, target=None, labels_in_input=None, **fields):
+        """The same token ids with other labels, target format or per-sample fields."""
+        return TokenDataset(
+            self.flat_ids, self.offsets, self.pad_id, self.Y if Y is None else Y,
+            target=self.target if target is None else target,
+            labels_in_input=self.labels_in_input if labels_in_input is None else labels_in_input,
+            fields={**self.fields, **fields})
 
     def __len__(self):
         return len(self.offsets) - 1
@@ -64,6 +79,8 @@ class TokenDataset(Dataset):
         lengths = self.offsets[idx + 1] - self.offsets[idx]  # >= 1 (see TextTokenizer)
         X = {"input_ids": torch.from_numpy(ids),
              "attention_mask": torch.from_numpy(np.arange(ids.shape[1]) < lengths[:, None])}
+        for name, values in self.fields.items():
+            X[name] = torch.from_numpy(np.ascontiguousarray(values[idx]))
         if self.Y is None:
             return X, torch.zeros(len(idx))
         positives = torch.from_numpy(padded_rows(self.Y.indptr, self.Y.indices, idx))

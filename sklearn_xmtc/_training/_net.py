@@ -11,10 +11,11 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
 from skorch.dataset import ValidSplit
 
+from ..nn import TRAINING_ONLY_INPUTS
 from ._callbacks import TopKValidation, WeightAveraging
 from ._data import batch_collate
 
-__all__ = ["build_net", "forward_eval", "resolve_device", "torch_seed"]
+__all__ = ["build_net", "forward_eval", "iter_eval_batches", "resolve_device", "torch_seed"]
 
 logger = logging.getLogger("sklearn_xmtc")
 
@@ -56,15 +57,17 @@ def _user_callbacks(callbacks):
 
 def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose, seed,
               validation_fraction=None, patience=None, evaluate=None, callbacks=None,
-              gradient_clip=None, swa_start=None, optimizer=torch.optim.Adam, **net_kwargs):
+              method_callbacks=(), gradient_clip=None, swa_start=None,
+              optimizer=torch.optim.Adam, **net_kwargs):
     """A skorch ``NeuralNet`` for a :class:`TokenDataset`.
 
     Adds, in order: validation P@k (``evaluate``) when ``validation_fraction``
     is set, early stopping on ``valid_p@5`` with ``patience`` (best weights
     restored), weight averaging from epoch ``swa_start`` (the averaged weights
     are the final ones), gradient-norm clipping, a progress bar under
-    ``verbose``, and the user's ``callbacks`` (deep-copied so the estimator's
-    parameter stays intact).
+    ``verbose``, the method's own ``method_callbacks`` (``(name, callback)``
+    pairs: learning-rate schedules) and the user's ``callbacks`` (deep-copied
+    so the estimator's parameter stays intact).
     """
     cbs = []
     if validation_fraction:
@@ -79,6 +82,7 @@ def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose,
         cbs.append(("gradient_clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
     if verbose:
         cbs.append(("progress_bar", ProgressBar()))
+    cbs.extend(method_callbacks)
     cbs.extend(_user_callbacks(callbacks))
     split = ValidSplit(validation_fraction, random_state=seed) if validation_fraction else None
     return NeuralNet(
@@ -96,3 +100,11 @@ def forward_eval(net, X):
     with torch.no_grad():
         net.module_.eval()
         return net.infer(X)
+
+
+def iter_eval_batches(net, dataset):
+    """The one place evaluation batches are made: the input dicts of
+    ``dataset``'s batches on ``net``'s device, without the inputs only training
+    uses (``labels``), ready for :func:`forward_eval`."""
+    for X, _ in net.get_iterator(dataset, training=False):
+        yield {k: v.to(net.device) for k, v in X.items() if k not in TRAINING_ONLY_INPUTS}

@@ -1,4 +1,4 @@
-"""AttentionXML (You et al., NeurIPS 2019) and LightAttention (paper 003)."""
+"""AttentionXML (You et al., NeurIPS 2019) and LightAttention (Zhu, Teng and Huang)."""
 
 from ._estimator import AttentionXMLClassifier, LightAttentionClassifier
 

@@ -8,8 +8,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._training import TokenDataset, forward_eval
+from .._training import forward_eval
 from ..labels import LabelTree, balanced_kmeans
+from ..nn import output_scores
 from ..utils._docstrings import fill_doc
 from ._base import _BaseAttentionXML
 from ._network import CandidateLoss, LightAttentionModule
@@ -83,8 +84,10 @@ class AttentionXMLClassifier(_BaseAttentionXML):
     .. [1] R. You, Z. Zhang, Z. Wang, S. Dai, H. Mamitsuka, S. Zhu.
        "AttentionXML: Label Tree-based Attention-Aware Deep Model for
        High-Performance Extreme Multi-Label Text Classification". NeurIPS 2019.
-    .. [2] Paper 003: "LightAttention" (AttentionXML with dynamic negative
-       label sampling), Algorithm 1 and eq. 1-2.
+    .. [2] D. Zhu, S. Teng, J. Huang. "Multi-Label Text Classification
+       (MTC)", the LightAttention model: AttentionXML with dynamic negative
+       label sampling by generative cooperative networks. BNU-HKBU United
+       International College (Algorithm 1: the tree; eq. 1-2).
 
     Examples
     --------
@@ -158,7 +161,7 @@ class LightAttentionClassifier(_BaseAttentionXML):
     of the ``n_sampled_clusters`` clusters the generator currently ranks
     best, so the negatives move as the generator learns; the loss is the
     BCE of the generator on cluster targets plus the BCE of the
-    discriminator on the candidates (paper 003, Algorithm 2). A label's
+    discriminator on the candidates (Zhu, Teng and Huang [1]_, Algorithm 2). A label's
     score is sigmoid(cluster score) x sigmoid(label score) over the labels
     of the best ``n_sampled_clusters`` clusters.
 
@@ -195,8 +198,10 @@ class LightAttentionClassifier(_BaseAttentionXML):
 
     References
     ----------
-    .. [1] Paper 003: "LightAttention", AttentionXML with dynamic negative
-       label sampling by generative cooperative networks (Algorithm 2).
+    .. [1] D. Zhu, S. Teng, J. Huang. "Multi-Label Text Classification
+       (MTC)", the LightAttention model: AttentionXML with dynamic negative
+       label sampling by generative cooperative networks. BNU-HKBU United
+       International College (Algorithm 2).
     .. [2] T. Jiang, D. Wang, L. Sun, H. Yang, Z. Zhao, F. Zhuang. "LightXML:
        Transformer with Dynamic Negative Sampling for High-Performance
        Extreme Multi-label Text Classification". AAAI 2021.
@@ -307,17 +312,15 @@ class LightAttentionClassifier(_BaseAttentionXML):
             self.vocab_size_, self.n_labels_, cluster_members=tree.children[-1],
             label_cluster=tree.node_of_label[-2], n_sampled=self.n_sampled_clusters,
             **self._module_kwargs())
-        dataset = TokenDataset(base.flat_ids, base.offsets, base.pad_id, base.Y,
-                               target="indices", labels_in_input=True)
         net = self._make_net(module, CandidateLoss(), seed)
-        net.fit(dataset, None)
+        net.fit(base, None)  # the positives are in the batches (labels_in_input)
         return [net]
 
     def _tree_scores(self, nets, tree, X):
         if self.negative_sampling == "static":
             return super()._tree_scores(nets, tree, X)
         X = {k: v for k, v in X.items() if k in ("input_ids", "attention_mask")}
-        return self._scores_from_output(forward_eval(nets[0], X), X)
+        return output_scores(forward_eval(nets[0], X))
 
 
 LightAttentionClassifier.__doc__ = LightAttentionClassifier.__doc__.replace(

@@ -7,24 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..nn import MultiLabelAttention, TokenEmbedding
+from ..nn import MultiLabelAttention, TokenEmbedding, masked_max_pool, merge_candidates
 
-__all__ = ["AttentionXMLModule", "CandidateLoss", "LightAttentionModule", "merge_candidates"]
-
-
-def merge_candidates(cand, extra=None):
-    """Row-wise union of (B, C) and (B, P) index sets, -1 padded at the end.
-
-    Returns int64 (B, C') with C' the largest set size (>= 1); row order is
-    descending, duplicates removed (sort, mask equal neighbours, sort again).
-    """
-    x = cand if extra is None else torch.cat([cand, extra.to(cand.device)], dim=1)
-    x = torch.sort(x, dim=1, descending=True).values
-    dup = torch.zeros_like(x, dtype=torch.bool)
-    dup[:, 1:] = x[:, 1:] == x[:, :-1]
-    x = torch.sort(x.masked_fill(dup, -1), dim=1, descending=True).values
-    width = max(int((x >= 0).sum(1).max()) if x.numel() else 1, 1)
-    return x[:, :width]
+__all__ = ["AttentionXMLModule", "CandidateLoss", "LightAttentionModule"]
 
 
 class AttentionXMLModule(nn.Module):
@@ -36,8 +21,14 @@ class AttentionXMLModule(nn.Module):
 
     With ``children`` (a level of a label tree: (n_parents, K) child table),
     ``forward(..., parents=(B, C))`` scores the children of the given parent
-    nodes plus, when given, the positives ``labels`` (B, P), and returns
-    ``(logits (B, C'), candidates (B, C'), None, None, None)``.
+    nodes plus, when given, the positives ``labels`` (B, P); ``candidates``
+    (B, C) scores those nodes directly.
+
+    Returns the network contract (:mod:`sklearn_xmtc.nn._output`):
+    ``{"logits": (B, L) or (B, C'), "candidates": (B, C') when not flat,
+    "embedding": (B, 2h)}``; the embedding is the masked max-pooling of the
+    BiLSTM states (the attention reads the states label by label, so no
+    single vector feeds the output layer).
     """
 
     def __init__(self, vocab_size, n_outputs, *, embedding_dim=300, hidden_size=256,
@@ -75,26 +66,29 @@ class AttentionXMLModule(nn.Module):
     def forward(self, input_ids, attention_mask, labels=None, parents=None, candidates=None):
         mask = attention_mask.bool()
         H = self.encode(input_ids, mask)
+        embedding = masked_max_pool(H, mask)  # (B, 2h)
         if candidates is None and parents is None and self.children_ is None:
-            return self.score(H, mask)  # flat: (B, L)
+            return {"logits": self.score(H, mask), "embedding": embedding}  # flat: (B, L)
         if candidates is None:
             cand = self.children_[parents.clamp(min=0)]  # (B, C, K)
             cand = cand.masked_fill((parents < 0).unsqueeze(-1), -1).flatten(1)
             candidates = merge_candidates(cand, labels)  # (B, C')
         logits = self.score(H, mask, candidates).masked_fill(candidates < 0, 0.0)
-        return logits, candidates, None, None, None
+        return {"logits": logits, "candidates": candidates, "embedding": embedding}
 
 
 class LightAttentionModule(AttentionXMLModule):
-    """AttentionXML discriminator + a cluster generator (paper 003, Algorithm 2).
+    """AttentionXML discriminator + a cluster generator (Zhu, Teng and Huang, "LightAttention", Algorithm 2).
 
     The generator is a linear layer on the max-pooled BiLSTM states giving one
     logit per label cluster. Each forward pass takes the ``n_sampled`` best
     clusters by the (detached) generator and scores their labels plus the
     positives ``labels``: the negatives move as the generator learns.
-    Returns ``(label logits (B, C'), candidates (B, C'), cluster logits
-    (B, n_clusters), cluster targets (B, n_clusters) or None, logits of the
-    cluster of each candidate (B, C'))``.
+    Returns ``{"logits": label logits (B, C'), "candidates": (B, C'),
+    "cluster_logits": (B, n_clusters), "cluster_targets": (B, n_clusters)
+    (with ``labels``), "embedding": (B, 2h) the max-pooled states the
+    generator reads}`` and, outside training, ``"scores"``: sigmoid(cluster
+    logit) x sigmoid(label logit) of each candidate (paper eq. 1).
     """
 
     def __init__(self, vocab_size, n_outputs, *, cluster_members, label_cluster,
@@ -105,15 +99,11 @@ class LightAttentionModule(AttentionXMLModule):
         self.n_sampled = int(min(n_sampled, len(cluster_members)))
         self.generator = nn.Linear(2 * kwargs.get("hidden_size", 256), len(cluster_members))
 
-    def cluster_logits(self, H, mask):
-        """Masked max-pooled H (B, 2h) -> (B, n_clusters) generator logits."""
-        pooled = H.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)  # (B, 2h)
-        return self.generator(self.dropout(pooled))
-
     def forward(self, input_ids, attention_mask, labels=None, parents=None, candidates=None):
         mask = attention_mask.bool()
         H = self.encode(input_ids, mask)
-        gen = self.cluster_logits(H, mask)  # (B, n_clusters)
+        pooled = masked_max_pool(H, mask)  # (B, 2h)
+        gen = self.generator(self.dropout(pooled))  # (B, n_clusters)
         top = torch.topk(gen.detach(), self.n_sampled, dim=1).indices  # (B, S)
         cand = merge_candidates(self.members_[top].flatten(1), labels)  # (B, C')
         logits = self.score(H, mask, cand).masked_fill(cand < 0, 0.0)
@@ -122,20 +112,27 @@ class LightAttentionModule(AttentionXMLModule):
             targets = torch.zeros_like(gen)
             r, c = torch.nonzero(labels >= 0, as_tuple=True)
             targets[r, self.label_cluster_[labels[r, c]]] = 1.0
-        cand_gen = gen.gather(1, self.label_cluster_[cand.clamp(min=0)])  # (B, C')
-        return logits, cand, gen, targets, cand_gen
+        out = {"logits": logits, "candidates": cand, "cluster_logits": gen,
+               "cluster_targets": targets, "embedding": pooled}
+        if not self.training:
+            cand_gen = gen.gather(1, self.label_cluster_[cand.clamp(min=0)])  # (B, C')
+            out["scores"] = torch.sigmoid(logits.float()) * torch.sigmoid(cand_gen.float())
+        return out
 
 
 class CandidateLoss(nn.Module):
     """BCE with logits on the candidates (padding masked out), plus the BCE of
-    the cluster generator when the module has one (paper 003: joint loss).
+    the cluster generator when the module has one (LightAttention: the joint loss).
 
-    ``forward(output, positives)``: ``output`` is a module's 5-tuple,
-    ``positives`` int64 (B, P) positive indices padded with -1.
+    ``forward(output, positives)``: ``output`` is a module's output dict
+    (``logits``, ``candidates``, optionally ``cluster_logits`` and
+    ``cluster_targets``), ``positives`` int64 (B, P) positive indices padded
+    with -1.
     """
 
     def forward(self, output, positives):
-        logits, cand, gen, gen_targets = output[:4]
+        logits, cand = output["logits"], output["candidates"]
+        gen, gen_targets = output.get("cluster_logits"), output.get("cluster_targets")
         positives = positives.to(cand.device)
         valid = cand >= 0  # (B, C)
         target = (cand.unsqueeze(-1) == positives.unsqueeze(1)).any(-1) & valid

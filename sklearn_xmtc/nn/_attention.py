@@ -1,4 +1,4 @@
-"""Multi-label attention (AttentionXML, You et al. 2019; paper 003, eq. 2)."""
+"""Multi-label attention (AttentionXML, You et al. 2019; Zhu, Teng and Huang, "LightAttention", eq. 2)."""
 
 from __future__ import annotations
 

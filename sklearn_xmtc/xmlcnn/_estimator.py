@@ -7,6 +7,7 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval
 
 from .._neural import BaseNeuralXMTCClassifier
+from .._vocabulary import TrainedVocabularyMixin
 from ..utils._docstrings import fill_doc
 from ._network import XMLCNNModule
 
@@ -14,7 +15,7 @@ __all__ = ["XMLCNNClassifier"]
 
 
 @fill_doc
-class XMLCNNClassifier(BaseNeuralXMTCClassifier):
+class XMLCNNClassifier(TrainedVocabularyMixin, BaseNeuralXMTCClassifier):
     """XML-CNN: convolutional network with dynamic max pooling and a bottleneck.
 
     The deep XMTC baseline of Liu et al. (2017): word embeddings, 1-D
@@ -63,6 +64,7 @@ class XMLCNNClassifier(BaseNeuralXMTCClassifier):
 
     _parameter_constraints = {
         **BaseNeuralXMTCClassifier._parameter_constraints,
+        **TrainedVocabularyMixin._parameter_constraints,
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "filter_sizes": [tuple, list],
         "n_filters": [Interval(Integral, 1, None, closed="left")],
@@ -116,4 +118,4 @@ class XMLCNNClassifier(BaseNeuralXMTCClassifier):
             filter_sizes=sizes, n_filters=self.n_filters, n_pool_chunks=self.n_pool_chunks,
             hidden_size=self.hidden_size, embedding_dropout=self.embedding_dropout,
             dropout=self.dropout, pad_id=self.tokenizer_.pad_id,
-            pretrained=self._initial_embeddings(), freeze_embeddings=self.freeze_embeddings)
+            pretrained=self._initial_embeddings(self.embedding_dim), freeze_embeddings=self.freeze_embeddings)

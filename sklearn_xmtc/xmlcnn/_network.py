@@ -12,11 +12,12 @@ __all__ = ["XMLCNNModule"]
 
 
 class XMLCNNModule(nn.Module):
-    """(B, T) token ids -> (B, L) label logits.
+    """(B, T) token ids -> ``{"logits": (B, L), "embedding": (B, hidden)}``.
 
     Embedding -> 1-D convolutions (one per filter size, ReLU) -> dynamic max
     pooling into ``n_pool_chunks`` chunks along time -> bottleneck Linear +
-    ReLU + dropout -> output Linear (Liu et al. 2017, figure 1).
+    ReLU + dropout -> output Linear (Liu et al. 2017, figure 1). The text
+    embedding is the bottleneck output (after dropout, which is off in eval).
     """
 
     def __init__(self, vocab_size, n_labels, *, embedding_dim=300, filter_sizes=(2, 4, 8),
@@ -44,4 +45,4 @@ class XMLCNNModule(nn.Module):
                   for conv in self.convs]
         z = torch.cat([p.flatten(1) for p in pooled], dim=1)  # (B, |sizes| * F * p)
         z = self.dropout(F.relu(self.bottleneck(z)))  # (B, hidden)
-        return self.out(z)  # (B, L)
+        return {"logits": self.out(z), "embedding": z}  # (B, L), (B, hidden)
