@@ -46,7 +46,7 @@ class BaseXMTCClassifier(BaseEstimator):
     _parameter_constraints = {
         "threshold": [Interval(Real, 0, 1, closed="both")],
         "propensity_a": [Interval(Real, 0, None, closed="neither")],
-        "propensity_b": [Interval(Real, 0, None, closed="left")],
+        "propensity_b": [Interval(Real, 0, None, closed="neither")],
     }
 
     # -- sklearn plumbing --------------------------------------------------

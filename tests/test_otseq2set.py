@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_xmtc import DummyXMTCClassifier
-from sklearn_xmtc._training import forward_eval
+from sklearn_xmtc._training import forward_eval, iter_eval_batches
 from sklearn_xmtc.datasets import load_jsonl_dataset, make_tiny_xmtc
 from sklearn_xmtc.metrics import micro_f1, xmtc_scoring
 from sklearn_xmtc.otseq2set import OTSeq2SetClassifier
@@ -33,8 +33,8 @@ def fitted(tiny):
 def _sequences(est, X):
     """Greedy label sequences (n, N) straight from the network."""
     dataset = est._make_dataset(X)
-    return torch.cat([forward_eval(est.net_, Xb)[1]
-                      for Xb, _ in est.net_.get_iterator(dataset, training=False)])
+    return torch.cat([forward_eval(est.net_, Xb)["sequence"]
+                      for Xb in iter_eval_batches(est.net_, dataset)])
 
 
 def test_learns_planted_words_and_lr_zero_does_not(tiny, fitted):
@@ -69,8 +69,9 @@ def test_decoding_stops_at_the_empty_label_for_first_n_and_mle(tiny, monkeypatch
     X_tr, Y_tr = tiny[0][:64], tiny[1][:64]
     L = Y_tr.shape[1]
     seq = torch.tensor([[3, L, 5], [L, 2, 4], [1, 2, 7]])  # greedy outputs, forced
-    import sklearn_xmtc.otseq2set._estimator as mod
-    monkeypatch.setattr(mod, "forward_eval", lambda net, X: (None, seq[: len(X["input_ids"])]))
+    import sklearn_xmtc._generative as mod
+    monkeypatch.setattr(mod, "forward_eval",
+                        lambda net, X: {"sequence": seq[: len(X["input_ids"])]})
     expected = {"first_n": [[3], [], [1, 2, 7]], "all": [[3, 5], [2, 4], [1, 2, 7]]}
     for params, key in ((dict(matching="first_n"), "first_n"), (dict(loss="mle"), "first_n"),
                         (dict(matching="all"), "all")):
@@ -139,7 +140,7 @@ def test_frequency_order_rank_and_teacher_targets(tiny):
     X = {"input_ids": torch.ones(1, 4, dtype=torch.long),
          "attention_mask": torch.ones(1, 4, dtype=torch.bool),
          "labels": torch.tensor([[int(np.argsort(rank)[2]), int(np.argsort(rank)[0]), -1]])}
-    seq = forward_eval(est.net_, X)[1]
+    seq = forward_eval(est.net_, X)["sequence"]
     L = est.n_labels_
     assert seq.tolist() == [[int(np.argsort(rank)[0]), int(np.argsort(rank)[2]), L, -1]]
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._generative import GenerativeSetMixin
+from .._label_embedding import LabelTextEmbeddingMixin
 from .._neural import BaseNeuralXMTCClassifier
-from .._training import cosine_annealing, forward_eval
-from ..labels import load_label_texts
+from .._training import cosine_annealing
+from .._vocabulary import TrainedVocabularyMixin
 from ..utils._docstrings import fill_doc
 from ._network import OTSeq2SetLoss, OTSeq2SetModule
 
@@ -21,7 +22,8 @@ MAX_LABELS_CAP = 30  # default N: the largest training label count, at most this
 
 
 @fill_doc
-class OTSeq2SetClassifier(BaseNeuralXMTCClassifier):
+class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVocabularyMixin,
+                          BaseNeuralXMTCClassifier):
     """OTSeq2Set: sequence-to-set generation with bipartite matching and OT.
 
     A BiGRU encoder reads the text; lightweight convolutions give a second,
@@ -136,6 +138,8 @@ class OTSeq2SetClassifier(BaseNeuralXMTCClassifier):
 
     _parameter_constraints = {
         **BaseNeuralXMTCClassifier._parameter_constraints,
+        **TrainedVocabularyMixin._parameter_constraints,
+        **LabelTextEmbeddingMixin._parameter_constraints,
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "encoder_layers": [Interval(Integral, 1, None, closed="left")],
@@ -153,7 +157,6 @@ class OTSeq2SetClassifier(BaseNeuralXMTCClassifier):
         "ot_beta": [Interval(Real, 0, None, closed="neither")],
         "label_order": [StrOptions({"given", "frequency"})],
         "max_labels": [Interval(Integral, 1, None, closed="left"), None],
-        "label_texts": [None, dict, str, os.PathLike],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
     }
 
@@ -241,29 +244,10 @@ class OTSeq2SetClassifier(BaseNeuralXMTCClassifier):
             bottleneck_size=self.bottleneck_size, dropout=self.dropout,
             max_labels=self.max_labels_, teacher_forcing=self.loss == "mle",
             label_rank=self._label_rank(), pad_id=self.tokenizer_.pad_id,
-            pretrained=self._initial_embeddings(), freeze_embeddings=self.freeze_embeddings)
-        label_texts = load_label_texts(self.label_texts)
-        if label_texts is not None:
-            self._init_label_embeddings(module, label_texts)
+            pretrained=self._initial_embeddings(self.embedding_dim),
+            freeze_embeddings=self.freeze_embeddings)
+        self._init_label_embeddings(module.label_embed.weight, module.embed.embedding.weight)
         return module
-
-    def _init_label_embeddings(self, module, label_texts):
-        """Label row = mean input embedding of its text's tokens (a decision:
-        the paper averages GloVe vectors; we average the encoder's own token
-        embeddings, pretrained when ``embeddings`` is given)."""
-        texts = [label_texts.get(str(c), label_texts.get(c, str(c)))
-                 for c in self.classes_]
-        flat, offsets = self.tokenizer_.encode(texts, 64)
-        flat = torch.from_numpy(flat.astype(np.int64))
-        owner = torch.from_numpy(np.repeat(np.arange(len(texts)), np.diff(offsets)))
-        keep = ~torch.isin(flat, torch.tensor(sorted(_special_ids(self.tokenizer_))))
-        flat, owner = flat[keep], owner[keep]
-        with torch.no_grad():
-            token_emb = module.embed.embedding.weight  # (vocab, d)
-            sums = torch.zeros(len(texts), token_emb.shape[1]).index_add_(0, owner, token_emb[flat])
-            n = torch.bincount(owner, minlength=len(texts))  # (L,)
-            known = n > 0  # labels without a known token keep their random init
-            module.label_embed.weight[: len(texts)][known] = sums[known] / n[known, None]
 
     def _build_criterion(self):
         return OTSeq2SetLoss(loss=self.loss, matching=self.matching,
@@ -271,34 +255,10 @@ class OTSeq2SetClassifier(BaseNeuralXMTCClassifier):
                              ot_beta=self.ot_beta, ot_iterations=self.ot_iterations)
 
     def _net_kwargs(self):
-        return {"gradient_clip": self.gradient_clip,
-                "callbacks": [*(self.callbacks or []), cosine_annealing(self.max_epochs)]}
+        return {**super()._net_kwargs(), "gradient_clip": self.gradient_clip,
+                "method_callbacks": [cosine_annealing(self.max_epochs)]}
 
-    # -- prediction hooks ---------------------------------------------------------
-    def _scores_from_output(self, output, X):
-        log_probs = output[0]  # (B, N, L + 1)
-        return None, log_probs[:, :, : self.n_labels_].exp().amax(1)  # (B, L)
-
+    # -- prediction hooks (the generated set and the best-step scores: GenerativeSetMixin)
     def _stops_at_empty(self):
         """Whether a generated set ends at the first ∅ (see the class docstring)."""
         return self.loss == "mle" or self.matching == "first_n"
-
-    def _iter_predicted_sets(self, texts):
-        """Yield ``(n_batch, rows, cols)`` of the generated labels of each batch."""
-        dataset = self._make_dataset(texts)
-        for X, _ in self.net_.get_iterator(dataset, training=False):
-            X = {k: v for k, v in X.items() if k != "labels"}
-            seq = forward_eval(self.net_, X)[1]  # (B, N) greedy arg-max labels
-            keep = seq != self.n_labels_  # (B, N)
-            if self._stops_at_empty():
-                keep = torch.cumprod(keep.long(), dim=1).bool()  # before the first ∅
-            r, c = torch.nonzero(keep, as_tuple=True)
-            yield len(seq), r.cpu().numpy(), seq[r, c].cpu().numpy()
-
-
-def _special_ids(tokenizer):
-    """Ids that carry no word meaning: padding, unknown and special tokens."""
-    if tokenizer.kind == "pretrained":
-        return set(tokenizer._backend.all_special_ids) | {tokenizer.pad_id}
-    vocab = tokenizer.get_vocab()
-    return {vocab[t] for t in ("[PAD]", "[UNK]") if t in vocab} | {tokenizer.pad_id}

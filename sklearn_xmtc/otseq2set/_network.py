@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn import (LightConvEncoder, TokenEmbedding, bipartite_matching_loss,
+from ..nn import (LightConvEncoder, SetDecoderMixin, TokenEmbedding, bipartite_matching_loss,
                   semantic_ot_loss, sequence_nll_loss)
 
 __all__ = ["OTSeq2SetLoss", "OTSeq2SetModule", "order_labels"]
@@ -51,13 +51,15 @@ class AdditiveAttention(nn.Module):
         return torch.bmm(alpha.unsqueeze(1), memory).squeeze(1)  # (B, K)
 
 
-class OTSeq2SetModule(nn.Module):
+class OTSeq2SetModule(SetDecoderMixin, nn.Module):
     """(B, T) token ids -> N step distributions over L labels + ∅.
 
-    ``forward`` returns ``(log_probs (B, S, L + 1), sequence (B, S),
-    label_embeddings (L + 1, d))``. Without teacher forcing, the decoder runs
-    ``max_labels`` = N greedy steps (student forcing, eq. 1): each step is fed
-    the embedding of the previous step's arg-max label, labels already
+    ``forward`` returns ``{"log_probs": (B, S, L + 1), "sequence": (B, S),
+    "label_embeddings": (L + 1, d), "embedding": (B, 2H)}`` (the embedding is
+    the masked mean of the encoder states, which also starts the decoder).
+    Without teacher forcing, the decoder runs ``max_labels`` = N greedy steps
+    (student forcing, eq. 1; :meth:`SetDecoderMixin.greedy_decode`): each step
+    is fed the embedding of the previous step's arg-max label, labels already
     generated are excluded from the arg-max (never from the distribution) and
     ``sequence`` is the generated labels. With ``teacher_forcing`` and
     ``labels`` (the MLE baselines), step t is fed the t-th true label in
@@ -95,7 +97,8 @@ class OTSeq2SetModule(nn.Module):
 
     # -- encoder ------------------------------------------------------------------
     def encode(self, input_ids, attention_mask):
-        """Memories [(h, keys, mask), ...] and the initial decoder state."""
+        """Memories [(h, keys, mask), ...], the initial decoder state and the
+        text embedding (the masked mean of the encoder states, (B, 2H))."""
         lengths = attention_mask.sum(1).clamp(min=1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(
             self.embed(input_ids), lengths, batch_first=True, enforce_sorted=False)
@@ -110,7 +113,7 @@ class OTSeq2SetModule(nn.Module):
             h_hat, mask_hat = self.lightconv(h, mask)  # (B, T', 2H)
             memories.append((h_hat, self.attention.keys(h_hat), mask_hat))
         mean = (h * mask.unsqueeze(2)).sum(1) / mask.sum(1, keepdim=True)  # (B, 2H)
-        return memories, torch.tanh(self.init_state(mean))  # (B, H)
+        return memories, torch.tanh(self.init_state(mean)), mean  # (B, H), (B, 2H)
 
     # -- decoder ------------------------------------------------------------------
     def _step(self, state, prev, memories):
@@ -122,18 +125,8 @@ class OTSeq2SetModule(nn.Module):
         return F.log_softmax(self.out(feats), dim=1), state
 
     def _greedy(self, state, memories):
-        B = state.shape[0]
-        prev = torch.full((B,), self.n_labels + 1, dtype=torch.long, device=state.device)
-        used = torch.zeros(B, self.n_labels + 1, dtype=torch.bool, device=state.device)
-        steps, seq = [], []
-        for _ in range(self.max_labels):
-            log_p, state = self._step(state, prev, memories)  # (B, L + 1)
-            prev = log_p.detach().masked_fill(used, float("-inf")).argmax(1)  # (B,)
-            used[torch.arange(B, device=prev.device), prev] = True
-            used[:, self.n_labels] = False  # ∅ may repeat
-            steps.append(log_p)
-            seq.append(prev)
-        return torch.stack(steps, 1), torch.stack(seq, 1)  # (B, N, L + 1), (B, N)
+        return self.greedy_decode(lambda st, prev: self._step(st, prev, memories), state,
+                                  self.max_labels, self.n_labels, self.n_labels + 1)
 
     def _teacher(self, state, memories, labels):
         ordered = order_labels(labels, self.label_rank)[:, :self.max_labels]  # (B, P')
@@ -151,12 +144,13 @@ class OTSeq2SetModule(nn.Module):
         return torch.stack(steps, 1), targets
 
     def forward(self, input_ids, attention_mask, labels=None):
-        memories, state = self.encode(input_ids, attention_mask)
+        memories, state, embedding = self.encode(input_ids, attention_mask)
         if self.teacher_forcing and labels is not None:
             log_probs, seq = self._teacher(state, memories, labels)
         else:
             log_probs, seq = self._greedy(state, memories)
-        return log_probs, seq, self.label_embed.weight[: self.n_labels + 1]
+        return {"log_probs": log_probs, "sequence": seq, "embedding": embedding,
+                "label_embeddings": self.label_embed.weight[: self.n_labels + 1]}
 
 
 class OTSeq2SetLoss(nn.Module):
@@ -173,7 +167,8 @@ class OTSeq2SetLoss(nn.Module):
         self.ot_weight, self.ot_beta, self.ot_iterations = ot_weight, ot_beta, ot_iterations
 
     def forward(self, output, y):
-        log_probs, seq, label_embeddings = output
+        log_probs, seq = output["log_probs"], output["sequence"]
+        label_embeddings = output["label_embeddings"]
         if self.loss == "mle":
             return sequence_nll_loss(log_probs, seq)
         total = bipartite_matching_loss(log_probs, y, self.matching, self.empty_weight)

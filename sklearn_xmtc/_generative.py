@@ -1,0 +1,46 @@
+"""GenerativeSetMixin: estimators whose network generates the label set.
+
+The network (:class:`sklearn_xmtc.nn.SetDecoderMixin`) returns
+``log_probs`` (B, N, L + 1) and ``sequence`` (B, N) over the L labels plus the
+empty label ∅ (index ``n_labels_``). Then:
+
+- :meth:`predict` returns the generated set: the non-∅ labels of the
+  sequence, up to the first ∅ when :meth:`_stops_at_empty` says so (the
+  per-method rule), ``threshold`` unused;
+- :meth:`predict_topk` and :meth:`predict_proba` rank each label by its best
+  probability over the N decoding steps (:func:`sklearn_xmtc.nn.best_step_scores`),
+  so ranking metrics apply too.
+
+A method restricts what a step may generate (a label hierarchy, say) in its
+network's :meth:`~sklearn_xmtc.nn.SetDecoderMixin.step_mask`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._training import forward_eval, iter_eval_batches
+from .nn import best_step_scores
+
+__all__ = ["GenerativeSetMixin"]
+
+
+class GenerativeSetMixin:
+    """Generated-set ``predict`` and best-step scores (see the module docstring)."""
+
+    def _stops_at_empty(self):
+        """Hook: whether a generated set ends at the first ∅ (default True)."""
+        return True
+
+    def _scores_of(self, net, X, k=None):
+        return None, best_step_scores(forward_eval(net, X)["log_probs"], self.n_labels_)
+
+    def _iter_predicted_sets(self, texts):
+        """Yield ``(n_batch, rows, cols)`` of the generated labels of each batch."""
+        for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
+            seq = forward_eval(self.net_, X)["sequence"]  # (B, N) greedy arg-max labels
+            keep = seq != self.n_labels_  # (B, N)
+            if self._stops_at_empty():
+                keep = torch.cumprod(keep.long(), dim=1).bool()  # before the first ∅
+            r, c = torch.nonzero(keep, as_tuple=True)
+            yield len(seq), r.cpu().numpy(), seq[r, c].cpu().numpy()
