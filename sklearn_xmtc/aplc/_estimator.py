@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import os
 from numbers import Integral, Real
 
 import numpy as np
-import torch
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._base import _batch_topk
 from .._neural import BaseNeuralXMTCClassifier
-from .._training import SlantedTriangularLR, build_net
-from ..nn import aplc_cluster_sizes
-from ..text import TextTokenizer, build_tokenizer
+from .._pretrained import PretrainedEncoderMixin
+from ..nn import OwnLoss, aplc_cluster_sizes
 from ..utils._docstrings import fill_doc
-from ..utils.validation import check_k
-from ._network import APLCTransformerModule, ModuleLoss
+from ._network import APLCTransformerModule
 
 __all__ = ["APLCTransformerClassifier"]
 
-_UNUSED_BASE = {"lr", "tokenizer_type", "max_vocab_size", "min_frequency", "lowercase",
-                "embeddings", "freeze_embeddings"}
-_GROUPS = ("encoder", "hidden", "output")
-
 
 @fill_doc
-class APLCTransformerClassifier(BaseNeuralXMTCClassifier):
+class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier):
     """APLC-XLNet: a fine-tuned pretrained transformer with adaptive probabilistic
     label clusters.
 
@@ -137,10 +126,8 @@ class APLCTransformerClassifier(BaseNeuralXMTCClassifier):
     _target = "indices"
 
     _parameter_constraints = {
-        **{k: v for k, v in BaseNeuralXMTCClassifier._parameter_constraints.items()
-           if k not in _UNUSED_BASE},
-        "pretrained": [str, os.PathLike, HasMethods(["to_dict", "to_json_string"])],
-        "pooling": [StrOptions({"auto", "first", "last", "mean"})],
+        **BaseNeuralXMTCClassifier._parameter_constraints,
+        **PretrainedEncoderMixin._parameter_constraints,
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "cluster_proportions": ["array-like"],
@@ -149,9 +136,6 @@ class APLCTransformerClassifier(BaseNeuralXMTCClassifier):
         "lr_encoder": [Interval(Real, 0, None, closed="left")],
         "lr_hidden": [Interval(Real, 0, None, closed="left")],
         "lr_output": [Interval(Real, 0, None, closed="left")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
-        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(self, *, pretrained="xlnet-base-cased", pooling="auto", hidden_size=768,
@@ -189,137 +173,24 @@ class APLCTransformerClassifier(BaseNeuralXMTCClassifier):
         self.propensity_b = propensity_b
 
     # -- fit hooks --------------------------------------------------------------
-    def _pretrained_config(self):
-        """The ``pretrained`` parameter when it is a configuration object, else None."""
-        return None if isinstance(self.pretrained, (str, os.PathLike)) else self.pretrained
-
-    def _fit_tokenizer(self, texts):
-        spec = self.tokenizer
-        if spec is None:
-            if self._pretrained_config() is not None:
-                raise ValueError(
-                    "pretrained is a configuration object (a randomly initialised encoder), "
-                    "so the tokenizer cannot be derived from it: pass tokenizer=<name or "
-                    "directory> whose vocabulary fits the configuration's vocab_size.")
-            spec = os.fspath(self.pretrained)
-        if isinstance(spec, TextTokenizer) and spec.kind != "pretrained":
-            raise ValueError("tokenizer must be a pretrained (transformers) tokenizer: "
-                             "APLCTransformerClassifier feeds its ids to a transformer.")
-        self.tokenizer_ = build_tokenizer(spec, texts)
-        self.vocab_size_ = self.tokenizer_.vocab_size
-
     def _prepare_fit(self, texts, Y, seed):
         self.label_order_ = np.argsort(-self.label_frequencies_, kind="stable").astype(np.int64)
         self.cluster_sizes_ = aplc_cluster_sizes(self.n_labels_, self.cluster_proportions)
 
-    def _load_encoder(self):
-        from transformers import AutoModel, PretrainedConfig
-
-        config = self._pretrained_config()
-        if config is None:
-            try:
-                with _quiet_loading(self.verbose):
-                    encoder = AutoModel.from_pretrained(os.fspath(self.pretrained))
-            except (OSError, ValueError) as exc:
-                raise ValueError(f"Could not load the pretrained encoder "
-                                 f"{self.pretrained!r}: {exc}") from exc
-        elif isinstance(config, PretrainedConfig):
-            encoder = AutoModel.from_config(copy.deepcopy(config))
-        else:
-            raise TypeError("pretrained must be a model name, a directory or a "
-                            f"transformers.PretrainedConfig, got {type(config).__name__}.")
-        n_rows = encoder.get_input_embeddings().num_embeddings
-        if self.tokenizer_.vocab_size > n_rows:
-            raise ValueError(
-                f"The tokenizer emits {self.tokenizer_.vocab_size} ids but the encoder has "
-                f"only vocab_size={n_rows} embedding rows; use the encoder's own tokenizer "
-                "or a configuration with vocab_size >= len(tokenizer).")
-        limit = getattr(encoder.config, "max_position_embeddings", None)
-        if isinstance(limit, int) and 0 < limit < self.max_length:
-            raise ValueError(f"max_length={self.max_length} exceeds the encoder's "
-                             f"max_position_embeddings={limit}.")
-        return encoder
-
     def _build_module(self):
         encoder = self._load_encoder()
-        pooling = self.pooling
-        if pooling == "auto":
-            pooling = "last" if encoder.config.model_type == "xlnet" else "first"
-        self.pooling_ = pooling
         module = APLCTransformerModule(
             encoder, hidden_size=self.hidden_size, cluster_sizes=self.cluster_sizes_,
             label_order=self.label_order_, decay_factor=self.decay_factor,
-            tail_loss=self.tail_loss, pooling=pooling, dropout=self.dropout)
+            tail_loss=self.tail_loss, pooling=self._resolve_pooling(encoder),
+            dropout=self.dropout)
         self.n_output_parameters_ = module.output.n_parameters
         return module
 
     def _build_criterion(self):
-        return ModuleLoss()
+        return OwnLoss()
 
-    def _make_net(self, module, criterion, seed, **overrides):
-        """skorch net with three AdamW groups and the slanted triangular schedule."""
-        groups = [(f"{name}.*", {"lr": lr}) for name, lr in
-                  zip(_GROUPS, (self.lr_encoder, self.lr_hidden, self.lr_output))]
-        schedule = ("slanted_triangular", SlantedTriangularLR(self.warmup_steps, _GROUPS))
-        kwargs = dict(
-            lr=self.lr_output, max_epochs=self.max_epochs, batch_size=self.batch_size,
-            device=self.device_, verbose=self.verbose, seed=seed,
-            validation_fraction=self.validation_fraction, patience=self.patience,
-            evaluate=self._validation_scores, callbacks=[schedule] + list(self.callbacks or []),
-            gradient_clip=self.max_grad_norm, optimizer=torch.optim.AdamW,
-            optimizer__param_groups=groups, optimizer__weight_decay=self.weight_decay)
-        kwargs.update(overrides)
-        return build_net(module, criterion, **kwargs)
-
-    # -- prediction -------------------------------------------------------------
-    def _scores_from_output(self, output, X):
-        return None, output  # the module already returns probabilities (eq. 2)
-
-    def _iter_cluster_topk(self, texts, k):
-        """Yield ``(labels (B, k'), probabilities (B, k'))`` merged per cluster."""
-        module, device = self.net_.module_, self.device_
-        module.eval()
-        with torch.no_grad():
-            for X, _ in self.net_.get_iterator(self._make_dataset(texts), training=False):
-                h = module.represent(X["input_ids"].to(device),
-                                     X["attention_mask"].to(device))  # (B, d_h)
-                yield module.output.topk(h, k)
-
-    def predict_topk(self, X, k=5):
-        """The ``k`` best labels of each text, best first.
-
-        Each cluster's top-k (head probabilities; cluster probability times
-        within-cluster probabilities for a tail) is merged, batch by batch.
-
-        Parameters
-        ----------
-        X : iterable of str
-        k : int, default=5
-
-        Returns
-        -------
-        indices : ndarray of int64, shape (n_samples, k)
-            Column indices into ``classes_``; -1 pads when k > n_labels.
-        scores : ndarray of float32, shape (n_samples, k)
-        """
-        k = check_k(k)
-        texts = self._check_predict_input(X)
-        parts = [_batch_topk(c, s, k) for c, s in self._iter_cluster_topk(texts, k)]
-        if not parts:
-            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-@contextlib.contextmanager
-def _quiet_loading(verbose):
-    """Hide transformers' weight-loading progress bar unless ``verbose``."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    if not verbose and was_enabled:
-        hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
+    def _lr_groups(self):
+        """Discriminative learning rates: encoder, hidden layer, APLC layer (section 4.1)."""
+        return [("encoder", self.lr_encoder), ("hidden", self.lr_hidden),
+                ("output", self.lr_output)]

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from ..nn import APLCOutput
+from ..nn import APLCOutput, pool_states
+from ..nn._output import POOLINGS
 
-__all__ = ["APLCTransformerModule", "ModuleLoss", "POOLINGS"]
-
-POOLINGS = ("first", "last", "mean")
+__all__ = ["APLCTransformerModule"]
 
 
 class APLCTransformerModule(nn.Module):
-    """(B, T) token ids -> APLC loss (training) or (B, L) probabilities.
+    """(B, T) token ids -> APLC loss (training) or label probabilities.
 
     Encoder (a ``transformers`` model) -> pooled text vector (the summary
     token: XLNet's final [CLS] is the last real position, BERT's [CLS] the
     first; or the masked mean) -> hidden Linear + dropout -> APLC output layer
     (Ye et al. 2020, figure 1 and section 3).
+
+    ``forward`` returns ``{"loss", "embedding"}`` with ``labels`` (training,
+    touching only the clusters that hold a positive, eq. 5), else
+    ``{"scores": (B, L) probabilities (eq. 2), "embedding"}``, or with
+    ``topk`` the merged per-cluster best ``topk`` labels as ``"candidates"``
+    and their ``"scores"`` (no (B, L) array). The embedding is the hidden
+    layer's output (B, d_h), the APLC layer's input.
 
     Parameters
     ----------
@@ -48,25 +53,14 @@ class APLCTransformerModule(nn.Module):
         """(B, T) ids and mask -> (B, d_h) hidden states fed to the APLC layer."""
         mask = attention_mask.long()
         states = self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
-        if self.pooling == "first":
-            z = states[:, 0]  # (B, E)
-        elif self.pooling == "last":  # right padding: last real token
-            last = (mask.sum(dim=1) - 1).clamp(min=0)  # (B,)
-            z = states[torch.arange(len(states), device=states.device), last]  # (B, E)
-        else:
-            w = mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
-            z = (states * w).sum(dim=1) / w.sum(dim=1).clamp(min=1.0)  # (B, E)
+        z = pool_states(states, mask, self.pooling)  # (B, E)
         return self.dropout(self.hidden(z))  # (B, d_h)
 
-    def forward(self, input_ids, attention_mask, labels=None):
+    def forward(self, input_ids, attention_mask, labels=None, topk=None):
         h = self.represent(input_ids, attention_mask)  # (B, d_h)
-        if labels is None:
-            return self.output(h)  # (B, L) probabilities, prediction only
-        return self.output.loss(h, labels)  # scalar, touches only the needed clusters
-
-
-class ModuleLoss(nn.Module):
-    """skorch criterion for a module that returns its own loss."""
-
-    def forward(self, loss, target=None):
-        return loss
+        if labels is not None:  # a scalar, touching only the needed clusters
+            return {"loss": self.output.loss(h, labels), "embedding": h}
+        if topk is not None:
+            cand, scores = self.output.topk(h, int(topk))  # (B, k') each
+            return {"candidates": cand, "scores": scores, "embedding": h}
+        return {"scores": self.output(h), "embedding": h}  # (B, L) probabilities
