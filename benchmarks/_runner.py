@@ -1,6 +1,6 @@
 """The body of one benchmark run, executed in a fresh child process.
 
-``python benchmarks/run.py --single SPEC.json --result OUT.json`` calls
+``python -m benchmarks.run --single SPEC.json --result OUT.json`` calls
 :func:`run_single`: load the split, fit one system, predict the top-5 and the
 thresholded sets, compute the metrics, and read the process's peak resident
 memory (``ru_maxrss`` of itself and of its waited-for children, e.g. the PECOS
@@ -17,12 +17,6 @@ import resource
 import sys
 import time
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-for p in (str(REPO), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
 
 
 def peak_rss_mb():
@@ -58,7 +52,7 @@ def _set_threads(n):
 def build_estimator(name, class_path=None, seed=0):
     """A registry estimator with its demo parameters, or ``module:Class`` with defaults."""
     if not class_path:
-        from sklearn_xmtc._cli import make_estimator
+        from sklearn_xmtc._registry import make_estimator
 
         return make_estimator(name, {}, seed)
     module, _, cls_name = class_path.partition(":")
@@ -123,7 +117,7 @@ def predictions_digest(idx, scores, sets):
 
 def fit_predict_peer(spec, data):
     """Fit a peer on the shared TF-IDF features (vectorizer time included)."""
-    from _peers import PEERS, SET_CANDIDATES, TFIDF_PARAMS, make_vectorizer
+    from ._peers import PEERS, SET_CANDIDATES, TFIDF_PARAMS, make_vectorizer
 
     cls = PEERS[spec["system"]]
     peer = cls(n_threads=spec.get("threads", 1), seed=spec.get("seed", 0),
@@ -159,7 +153,7 @@ def _jsonable(v):
 
 def run_single(spec):
     """One (dataset, system) run -> result dict (without machine/version fields)."""
-    from _evaluation import evaluate_predictions
+    from ._evaluation import evaluate_predictions
 
     rec = {"loadavg_start": list(os.getloadavg())}
     data = load_split(spec)

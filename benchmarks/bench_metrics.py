@@ -7,7 +7,8 @@ each ranking metric called on its own, the same metrics from one
 ``ranking_scores`` call, and ``inverse_propensity``.  Prints a Markdown table
 and one JSON line.  Goal: all metrics together under 2 s on 2 CPU cores.
 
-Run: ``python benchmarks/bench_metrics.py [--samples N] [--labels L] [--repeat R]``
+Run (from the repository root):
+``python -m benchmarks.bench_metrics [--samples N] [--labels L] [--repeat R]``
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ LOAD_BEFORE = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_metrics",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--labels", type=int, default=670_000)
     parser.add_argument("--repeat", type=int, default=3)

@@ -12,7 +12,10 @@ table and JSON lines.
 CPU-sized (a ~15 minute run on 2 shared cores): training subsample, few
 epochs, small network, short texts -- see the options.
 
-    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 python benchmarks/bench_otseq2set.py
+    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 python -m benchmarks.bench_otseq2set
+
+(from the repository root; each child is ``python -m benchmarks.bench_otseq2set
+... --one DATASET SETTING`` with the root on its ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -96,7 +99,8 @@ def table(rows):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_otseq2set",
+                                description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["reuters21578", "cooking"])
     p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
@@ -119,9 +123,11 @@ def main(argv=None):
     passthrough = list(argv if argv is not None else sys.argv[1:])
     for dataset in args.datasets:
         for setting in args.settings:
-            cmd = [sys.executable, __file__, *passthrough, "--one", dataset, setting]
+            cmd = [sys.executable, "-m", "benchmarks.bench_otseq2set", *passthrough,
+                   "--one", dataset, setting]
+            path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
             done = subprocess.run(cmd, capture_output=True, text=True,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                  env={**os.environ, "PYTHONPATH": path})
             if done.returncode != 0:
                 print(done.stderr[-2000:], file=sys.stderr)
                 continue

@@ -1,8 +1,8 @@
-"""Markdown report and plots from the JSON lines written by ``benchmarks/run.py``.
+"""Markdown report and plots from the JSON lines written by ``python -m benchmarks.run``.
 
-Usage::
+Usage (from the repository root)::
 
-    python benchmarks/report.py [RESULTS.jsonl ...] [--out docs/benchmarks.md]
+    python -m benchmarks.report [RESULTS.jsonl ...] [--out docs/benchmarks.md]
         [--img-dir docs/img] [--scaling benchmarks/results/scaling.jsonl]
         [--notes-file benchmarks/results/notes.md] [--include FILE.md ...]
 
@@ -11,7 +11,7 @@ one table per dataset (accuracy, speed, memory), a table of the thresholded
 sets' metrics and one of head/torso/tail recall@5 and PSP@5 per dataset, the
 commands that produced the results, their dates, the machine and the load
 average during the runs, one section per ablation file
-(``results/ablation_*.jsonl`` from ``run.py --variant``, beside the main
+(``results/ablation_*.jsonl`` from ``benchmarks.run --variant``, beside the main
 rows of the estimators they vary, with ``ablation_*.md`` as its reading), the
 scaling section,
 and then the per-method benchmark reports (``--include``, by default
@@ -32,10 +32,9 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 try:
-    from _plots import plot_buckets, plot_precision_at_k, plot_scaling
+    from ._plots import plot_buckets, plot_precision_at_k, plot_scaling
 except ImportError:  # matplotlib missing: tables only (pip install matplotlib for the plots)
     plot_buckets = plot_precision_at_k = plot_scaling = None
 
@@ -55,8 +54,8 @@ Conventions (see `benchmarks/run.py`, `benchmarks/_evaluation.py`, `benchmarks/_
   `--max-train` / `--max-test` rows when given). Each (dataset, system) pair runs in its
   own child process; *peak RSS* is that process's `ru_maxrss` (data, imports, model;
   for PECOS also its worker subprocess).
-- Our estimators: `sklearn_xmtc._cli.ESTIMATORS` with their CLI demo parameters (plus
-  `--set` overrides), raw texts in, `predict_topk(k=5)` for the ranking metrics and
+- Our estimators: the methods of `sklearn_xmtc._registry` with their demo parameters
+  (plus `--set` overrides), raw texts in, `predict_topk(k=5)` for the ranking metrics and
   `predict` (score >= the estimator's `threshold`) for micro-F1.
 - Peers: the same TF-IDF features for all (`TfidfVectorizer(sublinear_tf=True,
   ngram_range=(1, 2), min_df=2, dtype=float32)`, L2-normalised rows, fitted on the
@@ -70,7 +69,8 @@ Conventions (see `benchmarks/run.py`, `benchmarks/_evaluation.py`, `benchmarks/_
   tree and PECOS) or decision value >= 0 (LibMultiLabel one-vs-rest, the same as
   sigmoid >= 0.5); no label when none passes.
 - PSP@k uses one set of inverse propensities per split, computed from the training
-  label counts (Jain et al. 2016, A=0.55, B=1.5), identical for all systems.
+  label counts (Jain et al. 2016, A=0.55, B=1.5; a label absent from training has the
+  propensity of a label seen 0 times), identical for all systems.
 - Timings: *fit s* = training wall time; *predict s* = `predict_topk(k=5)` over the
   test texts (peers: TF-IDF transform + top-10); *texts/s* = test texts / predict s.
 - Label-frequency buckets: labels sorted by decreasing training frequency and cut where
@@ -229,20 +229,18 @@ def dataset_section(name, recs, img_dir, out_dir):
 
 
 def scaling_section(path, img_dir, out_dir):
-    from scaling import scaling_table
-
-    from scaling import TINY
+    from .scaling import TINY, scaling_table
 
     recs = load_records([path])
     r0 = recs[0] if recs else {}
     tiny = ", ".join(f"{k}={v}" for k, v in TINY.items())
-    intro = (f"`benchmarks/scaling.py`: {r0.get('n_train')} training and {r0.get('n_test')} test "
+    intro = (f"`python -m benchmarks.scaling`: {r0.get('n_train')} training and {r0.get('n_test')} test "
              "synthetic texts (1-5 power-law labels each, so at large L most labels have no "
              f"training text), a tiny network wherever the estimator has the parameter ({tiny}), "
              f"{r0.get('threads')} threads, a budget of {r0.get('budget_s')} s per point (the "
              "whole child process, data and imports included); after a timeout the larger L "
              "of that estimator are skipped unless re-run explicitly. Registered estimators use "
-             "their CLI demo parameters under the tiny overrides; `--extra` ones their class "
+             "their registry demo parameters under the tiny overrides; `--extra` ones their class "
              "defaults under the same overrides.")
     commands = list(dict.fromkeys(r["command"] for r in recs if r.get("command")))
     parts = ["## Scaling with the number of labels (synthetic data)", "", intro, ""]
@@ -307,7 +305,7 @@ def build_report(records, out, img_dir, scaling=None, notes=None, include=(), ab
     all_records = records
     records, superseded = latest_per_pair(records)
     parts = ["# sklearn_xmtc benchmarks: estimators and peer libraries", "",
-             f"Report generated on {today} by `python benchmarks/report.py` from "
+             f"Report generated on {today} by `python -m benchmarks.report` from "
              "`benchmarks/results/` (regenerate it with that command).", "",
              run_conditions(all_records), ""]
     if superseded:
@@ -326,7 +324,8 @@ def build_report(records, out, img_dir, scaling=None, notes=None, include=(), ab
     include = [Path(f) for f in include if Path(f).exists()]
     if include:
         parts += ["# Per-method benchmarks", "",
-                  "Each written by the script and command it names (`benchmarks/bench_*.py`).", ""]
+                  "Each written by the script and command it names (`benchmarks/bench_*.py`, "
+                  "run as `python -m benchmarks.bench_...`).", ""]
         parts += [demote_headings(f.read_text()).rstrip() + "\n" for f in include]
     text = "\n".join(parts).rstrip() + "\n"
     tmp = out.with_name(out.name + ".tmp")
@@ -336,14 +335,15 @@ def build_report(records, out, img_dir, scaling=None, notes=None, include=(), ab
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.report",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("results", nargs="*", default=[str(RESULTS / "results.jsonl")])
     ap.add_argument("--out", default=str(HERE.parent / "docs" / "benchmarks.md"))
     ap.add_argument("--img-dir", default=str(HERE.parent / "docs" / "img"))
     ap.add_argument("--scaling", default=str(RESULTS / "scaling.jsonl"),
-                    help="JSON lines from benchmarks/scaling.py (skipped when missing)")
+                    help="JSON lines from python -m benchmarks.scaling (skipped when missing)")
     ap.add_argument("--ablations", nargs="*", default=sorted(map(str, RESULTS.glob(
-        "ablation_*.jsonl"))), help="run.py --variant result files, one section each "
+        "ablation_*.jsonl"))), help="benchmarks.run --variant result files, one section each "
         "(default: benchmarks/results/ablation_*.jsonl)")
     ap.add_argument("--notes", default=None, help="free text (e.g. load conditions)")
     ap.add_argument("--notes-file", default=str(RESULTS / "notes.md"),

@@ -1,12 +1,13 @@
 """Benchmark harness: every sklearn_xmtc estimator and the peer libraries on the same splits.
 
-Example (the run recorded in ``docs/benchmarks.md``)::
+Example (the run recorded in ``docs/benchmarks.md``), from the repository root::
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/run.py --datasets reuters21578 cooking
-    python benchmarks/report.py
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.run --datasets reuters21578 cooking
+    python -m benchmarks.report
 
 Each (dataset, system) pair runs in its own child process
-(``python benchmarks/run.py --single SPEC --result OUT``) that loads the
+(``python -m benchmarks.run --single SPEC --result OUT``, with the repository
+root on its ``PYTHONPATH``) that loads the
 dataset's train/test split (``sklearn_xmtc.datasets.load_dataset``: a bundled
 name, a name under ``SKLEARN_XMTC_DATA`` or ``../shared/data``, or a folder
 of ``train.jsonl``/``test.jsonl``), fits, predicts, computes the metrics
@@ -17,9 +18,11 @@ predict seconds, predict texts/second, peak RSS, parameters, package versions,
 machine and load average.  Lines with ``status`` "skipped" (peer not
 installed), "error" or "timeout" keep the table honest.
 
-Systems: our estimators are discovered at run time from
-``sklearn_xmtc._cli.ESTIMATORS`` (with their CLI demo parameters); the peers
-(``_peers``) see TF-IDF features built the same way for all of them.
+Systems: our estimators are the methods of the registry
+(``sklearn_xmtc._registry.methods()``, with their demo parameters), plugins
+named in ``SKLEARN_XMTC_METHODS`` included (the child processes inherit the
+variable); the peers (``_peers``) see TF-IDF features built the same way for
+all of them.
 ``--set NAME.PARAM=VALUE`` overrides a parameter of one system
 (``--set xmlcnn.max_epochs=1``; ``*.PARAM=VALUE`` sets it on every estimator
 that has it).  Timings: predict_s is ``predict_topk(k=5)`` (peers: TF-IDF
@@ -42,13 +45,10 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-for _p in (str(REPO), str(HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+from ._machine import machine_info, package_versions
 
-from _machine import machine_info, package_versions  # noqa: E402
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent  # the child processes get it on their PYTHONPATH (see child_env)
 
 log = logging.getLogger("benchmarks")
 DEFAULT_OUT = HERE / "results" / "results.jsonl"
@@ -57,9 +57,10 @@ SUMMARY_COLS = ["P@1", "P@3", "P@5", "nDCG@5", "PSP@5", "micro-F1", "fit_s",
 
 
 def registered_estimators():
-    from sklearn_xmtc._cli import ESTIMATORS
+    """Names of the registry's methods (plugins of ``SKLEARN_XMTC_METHODS`` included)."""
+    from sklearn_xmtc._registry import methods
 
-    return list(ESTIMATORS)
+    return [m.name for m in methods()]
 
 
 def parse_sets(items):
@@ -79,12 +80,14 @@ def parse_sets(items):
 
 
 def build_parser():
-    from _peers import PEERS
+    from ._peers import PEERS
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", nargs="+", default=["reuters21578", "cooking"])
     ap.add_argument("--estimators", nargs="*", default=None,
-                    help="registered estimators (default: all in sklearn_xmtc._cli.ESTIMATORS)")
+                    help="registered estimators (default: every method of sklearn_xmtc._registry, "
+                         "plugins named in SKLEARN_XMTC_METHODS included)")
     ap.add_argument("--peers", nargs="*", default=None,
                     help=f"peer libraries (default: all of {sorted(PEERS)})")
     ap.add_argument("--set", nargs="*", action="extend", default=[], metavar="NAME.PARAM=VALUE")
@@ -130,7 +133,7 @@ def run_child(spec, args, log_path):
     with tempfile.TemporaryDirectory(prefix="xmtc-bench-") as tmp:
         spec_path, res_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec_path.write_text(json.dumps(spec))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--single", str(spec_path),
+        cmd = [sys.executable, "-m", "benchmarks.run", "--single", str(spec_path),
                "--result", str(res_path)]
         t0 = time.perf_counter()
         with open(log_path, "w") as logf:
@@ -173,7 +176,7 @@ def parse_variants(items):
 
 def plan(args):
     """[(kind, name, params, class_path, base)] of the systems to run, and the ``*`` params."""
-    from _peers import PEERS
+    from ._peers import PEERS
 
     sets, extras = parse_sets(args.set), parse_extras(args.extra)
     variants = parse_variants(getattr(args, "variant", []))
@@ -204,7 +207,7 @@ def base_record(args, kind, name, dataset, command):
 
 def run_all(args, command):
     """Run every (dataset, system) pair; yield one record per pair."""
-    from _peers import PEERS
+    from ._peers import PEERS
 
     systems, all_params = plan(args)
     machine, versions = machine_info(), package_versions()
@@ -255,14 +258,14 @@ def summary_table(records):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.single:
-        from _runner import main_single
+        from ._runner import main_single
 
         return main_single(args.single, args.result)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     raw = sys.argv[1:] if argv is None else list(argv)
     wait = os.environ.get("OMP_WAIT_POLICY")
     command = (f"OMP_WAIT_POLICY={wait} " if wait else "") + \
-        "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in raw)
+        "python -m benchmarks.run " + " ".join(shlex.quote(a) for a in raw)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     records = []
     with open(args.out, "a" if args.append else "w") as fh:

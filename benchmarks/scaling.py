@@ -2,11 +2,12 @@
 
 Usage::
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/scaling.py \
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.scaling \
         [--labels 1000 10000 100000 670000] [--estimators ...] [--budget 120]
-    python benchmarks/report.py
+    python -m benchmarks.report
 
-For each registered estimator (``sklearn_xmtc._cli.ESTIMATORS``) and each L,
+(from the repository root). For each registered estimator (the methods of
+``sklearn_xmtc._registry``, plugins of ``SKLEARN_XMTC_METHODS`` included) and each L,
 one child process builds a synthetic problem with a FIXED, small number of
 texts (``--n-train``, default 1000, and ``--n-test`` 500; 1-5 labels per text
 drawn from a power law over the L labels, so at large L most labels have no
@@ -36,10 +37,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-for _p in (str(REPO), str(HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
 
 log = logging.getLogger("benchmarks.scaling")
 TINY = {"max_epochs": 1, "embedding_dim": 16, "hidden_size": 32, "n_filters": 8,
@@ -69,7 +66,7 @@ def synthetic_problem(n_samples, n_labels, seed=0):
 
 def run_point(spec):
     """Child body: fit + predict_topk one estimator at one L; a result dict."""
-    from _runner import build_estimator, peak_rss_mb
+    from ._runner import build_estimator, peak_rss_mb
 
     texts, Y = synthetic_problem(spec["n_train"] + spec["n_test"], spec["n_labels"])
     est = build_estimator(spec["system"], spec.get("class_path"), 0)
@@ -93,12 +90,12 @@ def run_point(spec):
 
 
 def _child(spec, budget, threads):
-    from run import child_env
+    from .run import child_env
 
     with tempfile.TemporaryDirectory(prefix="xmtc-scaling-") as tmp:
         sp_, rp = Path(tmp) / "spec.json", Path(tmp) / "res.json"
         sp_.write_text(json.dumps(spec))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--single", str(sp_),
+        cmd = [sys.executable, "-m", "benchmarks.scaling", "--single", str(sp_),
                "--result", str(rp)]
         t0 = time.perf_counter()
         try:
@@ -133,9 +130,10 @@ def scaling_table(recs):
 
 
 def main(argv=None):
-    from run import parse_extras, parse_sets, registered_estimators
+    from .run import parse_extras, parse_sets, registered_estimators
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.scaling",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--labels", type=int, nargs="+", default=[1000, 10000, 100000, 670000])
     ap.add_argument("--estimators", nargs="*", default=None)
     ap.add_argument("--extra", nargs="*", action="extend", default=[], metavar="NAME=MODULE:CLASS",
@@ -162,7 +160,7 @@ def main(argv=None):
     recs = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     wait = os.environ.get("OMP_WAIT_POLICY")
-    command = (f"OMP_WAIT_POLICY={wait} " if wait else "") + "python benchmarks/scaling.py " + \
+    command = (f"OMP_WAIT_POLICY={wait} " if wait else "") + "python -m benchmarks.scaling " + \
         " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     with open(args.out, "a" if args.append else "w") as fh:
         for name in names:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Create the virtual environment that runs the PECOS XR-Linear peer of
-# benchmarks/run.py.  libpecos needs numpy<2 while sklearn_xmtc uses numpy 2,
-# so PECOS runs in its own venv, as a subprocess (benchmarks/_pecos_worker.py)
+# `python -m benchmarks.run`.  libpecos needs numpy<2 while sklearn_xmtc uses numpy 2,
+# so PECOS runs in its own venv, as a subprocess (benchmarks/_peers/_pecos_worker.py,
+# a standalone script that imports nothing from sklearn_xmtc or benchmarks)
 # that reads the TF-IDF matrices saved as .npz files.
 #
 # Usage:  bash benchmarks/setup_pecos_venv.sh [VENV_DIR]
 #         (default VENV_DIR: benchmarks/.venv-pecos, ignored by git)
 # Exit status: 0 when `import pecos.xmc.xlinear` works in the venv; 1 otherwise
-# (benchmarks/run.py then skips the "pecos" peer with a note).
+# (`python -m benchmarks.run` then skips the "pecos" peer with a note).
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${1:-$HERE/.venv-pecos}"

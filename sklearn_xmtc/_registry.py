@@ -194,6 +194,9 @@ def make_estimator(name, params=None, random_state=0, *, setting="demo"):
     ``i``-th fast test setting.
     """
     method = get_method(name)
+    if setting != "demo" and setting not in range(len(method.tests)):
+        raise ValueError(f"{name!r} has {len(method.tests)} test settings; got setting="
+                         f"{setting!r} (an int in [0, {len(method.tests)}) or 'demo').")
     cls = method.load()
     base = method.demo if setting == "demo" else method.tests[setting]
     kw = _resolve({k: v for k, v in base.items() if k not in (params or {})})

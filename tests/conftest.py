@@ -1,6 +1,7 @@
 """Shared pytest fixtures."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,14 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+#: the test plugin: a method outside the package (tests/plugin_method/), one module that
+#: registers one Method on import
+PLUGIN_MODULE = "plugin_method"
+PLUGIN_NAME = "tiny-plugin"
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +51,30 @@ def reproducible_gradient():
         assert differ == 0, f"{differ} of {repeats - 1} repeated gradients differ from the first"
         return grads[0]
     return check
+
+
+@pytest.fixture
+def plugin_env():
+    """Environment of a child process that sees the test plugin: ``SKLEARN_XMTC_METHODS``
+    names its module and ``PYTHONPATH`` holds tests/ (the plugin) and the repository root
+    (``python -m benchmarks.run``)."""
+    path = [str(TESTS), str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p]
+    return {**os.environ, "SKLEARN_XMTC_METHODS": PLUGIN_MODULE,
+            "PYTHONPATH": os.pathsep.join(path), "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture
+def plugin_registry(monkeypatch):
+    """The registry as a fresh process with ``SKLEARN_XMTC_METHODS=plugin_method`` sees it:
+    the plugin is imported (and registers itself) on the registry's first read. Restored
+    (package methods only) afterwards."""
+    from sklearn_xmtc import _registry
+
+    monkeypatch.setenv("SKLEARN_XMTC_METHODS", PLUGIN_MODULE)
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setattr(_registry, "_REGISTRY", {})
+    monkeypatch.setattr(_registry, "_PLUGINS_LOADED", False)
+    sys.modules.pop(PLUGIN_MODULE, None)  # so that its import registers it again
+    yield _registry
+    sys.modules.pop(PLUGIN_MODULE, None)

@@ -1,4 +1,6 @@
-"""End-to-end test of the benchmark harness (benchmarks/run.py, report.py) on a tiny dataset."""
+"""End-to-end test of the benchmark harness (``python -m benchmarks.run``, ``benchmarks.report``)
+on a tiny dataset. ``benchmarks`` is imported as a package from the repository root (the
+README's ``python -m pytest`` puts it on the path)."""
 
 import json
 import os
@@ -10,15 +12,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from benchmarks._evaluation import bucket_scores, evaluate_predictions, label_buckets
+from benchmarks._peers import PEERS
+from benchmarks.report import build_report, latest_per_pair
+from benchmarks.run import parse_extras, parse_sets, parse_variants
 from sklearn_xmtc.datasets import make_tiny_xmtc
 
 REPO = Path(__file__).resolve().parents[1]
-BENCH = REPO / "benchmarks"
-sys.path.insert(0, str(BENCH))
-
-from _evaluation import bucket_scores, evaluate_predictions, label_buckets  # noqa: E402
-from _peers import PEERS  # noqa: E402
-from run import parse_extras, parse_sets, parse_variants  # noqa: E402
 
 # the fast peer of the end-to-end run: the first one installed (pip install .[bench])
 FAST_PEER = next((p for p in ("napkinxc-plt", "lml-1vsrest", "omikuji-parabel")
@@ -54,7 +54,7 @@ def harness_run(tiny_dataset, tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("bench")
     out = out_dir / "results.jsonl"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PECOS_PYTHON": str(out_dir / "no-python")}
-    cmd = [sys.executable, str(BENCH / "run.py"), "--datasets", str(tiny_dataset),
+    cmd = [sys.executable, "-m", "benchmarks.run", "--datasets", str(tiny_dataset),
            "--estimators", "dummy", "xmlcnn", "--peers", *([FAST_PEER] if FAST_PEER else []),
            "pecos-xrlinear",
            "--variant", "xmlcnn-lr0=xmlcnn",
@@ -121,9 +121,8 @@ def test_dummy_p_at_1_matches_hand_computation(harness_run, tiny_dataset):
 
 
 def test_report_tables_and_plots(harness_run):
-    pytest.importorskip("matplotlib")
-    from report import build_report
-
+    """The Markdown tables (matplotlib or not: report.py writes tables only without it) and,
+    with matplotlib, the plots."""
     records, _, out_dir = harness_run
     out, img = out_dir / "report.md", out_dir / "img"
     method = out_dir / "method.md"
@@ -141,7 +140,7 @@ def test_report_tables_and_plots(harness_run):
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         assert len(row.strip("|").split("|")) == 15
     assert "| pecos-xrlinear | peer | skipped |" in text
-    assert "python benchmarks/run.py --datasets" in text and "Machine:" in text
+    assert "python -m benchmarks.run --datasets" in text and "Machine:" in text
     assert "head R@5" in text
     assert "| system | threshold | micro-P | micro-R | micro-F1 | macro-F1 | example-F1 |" in text
     # an ablation file: its variants beside the main run's row of their base estimator
@@ -159,6 +158,7 @@ def test_report_tables_and_plots(harness_run):
     section = build_report(records, out, img, ablations=[abl]).split("## Ablation: lr")[1]
     assert "| xmlcnn-lr0 | variant of xmlcnn, seed 0 |" in section
     assert "| xmlcnn-lr0 | variant of xmlcnn, seed 1 |" in section
+    pytest.importorskip("matplotlib", reason="the plots need matplotlib (pip install .[plot])")
     for kind in ("precision_at_k", "buckets"):
         png = img / f"bench_tiny_{kind}.png"
         assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
@@ -204,8 +204,6 @@ def test_parse_sets():
 
 
 def test_report_keeps_the_latest_record_of_a_rerun_pair():
-    from report import latest_per_pair
-
     recs = [{"dataset": "d", "system": "a", "status": "error"},
             {"dataset": "d", "system": "b", "status": "ok"},
             {"dataset": "d", "system": "a", "status": "ok"}]

