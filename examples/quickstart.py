@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_xmtc import DummyXMTCClassifier, XMLCNNClassifier
 from sklearn_xmtc.datasets import load_cooking
-from sklearn_xmtc.metrics import ranking_scores, xmtc_scoring
+from sklearn_xmtc.metrics import estimator_inv_propensity, ranking_scores, xmtc_scoring
 
 data = load_cooking()
 X_train, Y_train = data.X_train[:4000], data.Y_train[:4000]
@@ -18,8 +18,10 @@ est = XMLCNNClassifier(max_epochs=3, embedding_dim=64, n_filters=32, hidden_size
 est.fit(X_train, Y_train)
 idx, scores = est.predict_topk(data.X_test, k=5)
 for name, model in [("dummy", DummyXMTCClassifier().fit(X_train, Y_train)), ("xmlcnn", est)]:
+    # test-only labels (Y_test's extra columns) get the propensity of a label seen 0 times
+    weights = estimator_inv_propensity(model, n_columns=data.Y_test.shape[1])
     res = ranking_scores(data.Y_test, model.predict_topk(data.X_test, k=5),
-                         ks=(1, 3, 5), inv_propensity=model.inv_propensity_)
+                         ks=(1, 3, 5), inv_propensity=weights)
     print(name, {k: round(v, 4) for k, v in res.items()})
 
 print(est.predict_labels(["How long should I boil an egg?", "Is raw chicken safe?"]))

@@ -51,7 +51,7 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
     >>> est.predict_labels(["anything"])
     [['x']]
     >>> idx, scores = est.predict_topk(["anything"], k=2)
-    >>> est.classes_[idx[0]].tolist(), scores[0].round(2).tolist()
+    >>> est.classes_[idx[0]].tolist(), [round(float(s), 2) for s in scores[0]]
     (['x', 'y'], [1.0, 0.33])
     """
 

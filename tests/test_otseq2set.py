@@ -175,7 +175,11 @@ def test_gridsearch_over_loss_weights(tiny):
                           {"ot_weight": [0.0, 8.0]}, cv=KFold(2),
                           scoring=xmtc_scoring(["precision_at_1", "micro_f1"]),
                           refit="micro_f1").fit(X, Y)
-    assert 0 <= search.best_score_ <= 1
+    means = search.cv_results_["mean_test_micro_f1"]
+    assert search.best_score_ == means.max()
+    assert search.best_params_ == search.cv_results_["params"][int(np.argmax(means))]
+    best = search.best_estimator_
+    assert best.ot_weight == search.best_params_["ot_weight"] and best.n_samples_fit_ == len(X)
 
 
 def test_bad_parameters_give_clear_errors(tiny):

@@ -114,10 +114,13 @@ def test_clone_set_params_and_gridsearch_with_label_lists(tiny):
     search.fit(X, lists)
     assert set(search.cv_results_) >= {"mean_test_precision_at_1", "mean_test_psp_at_3",
                                        "mean_test_micro_f1"}
-    assert search.best_estimator_.classes_[0].startswith("tag")
-    labels = search.predict_labels(X[:3]) if hasattr(search, "predict_labels") else \
-        search.best_estimator_.predict_labels(X[:3])
-    assert len(labels) == 3
+    best = search.best_estimator_
+    assert best.classes_[0].startswith("tag")
+    means = search.cv_results_["mean_test_precision_at_1"]
+    assert search.best_index_ == int(np.argmax(means))
+    assert best.hidden_size == search.cv_results_["params"][search.best_index_]["hidden_size"]
+    labels = best.predict_labels(X[:3])
+    assert labels == [list(best.classes_[row.indices]) for row in best.predict(X[:3])]
 
 
 def test_gridsearch_with_integer_cv_and_sparse_y(tiny):
@@ -125,7 +128,10 @@ def test_gridsearch_with_integer_cv_and_sparse_y(tiny):
     search = GridSearchCV(XMLCNNClassifier(max_epochs=1, **SMALL), {"lr": [1e-3, 2e-3]}, cv=2,
                           scoring=xmtc_scoring(["precision_at_1", "ndcg_at_3"]),
                           refit="ndcg_at_3").fit(X, Y)
-    assert 0 <= search.best_score_ <= 1
+    means = search.cv_results_["mean_test_ndcg_at_3"]
+    assert search.best_score_ == means.max() and search.best_index_ == int(np.argmax(means))
+    folds = [search.cv_results_[f"split{i}_test_ndcg_at_3"][search.best_index_] for i in (0, 1)]
+    assert np.isclose(search.best_score_, np.mean(folds))
 
 
 def test_pipeline_with_text_cleaning(tiny):
@@ -187,10 +193,13 @@ def test_bad_input_gives_clear_errors(tiny):
         clone(est).set_params(filter_sizes=()).fit(X, Y)
     with pytest.raises(ValueError, match="max_epochs"):
         clone(est).set_params(max_epochs=0).fit(X, Y)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="CUDA is present here")
+def test_cuda_requested_without_cuda_raises(tiny):
+    est = XMLCNNClassifier(max_epochs=1, **SMALL)
     with pytest.raises(ValueError, match="CUDA is not available"):
-        if __import__("torch").cuda.is_available():
-            raise ValueError("CUDA is not available (skipped: CUDA present)")
-        clone(est).set_params(device="cuda").fit(X, Y)
+        est.set_params(device="cuda").fit(tiny[0][:20], tiny[1][:20])
 
 
 def test_k_larger_than_label_count_pads_with_minus_one(tiny):

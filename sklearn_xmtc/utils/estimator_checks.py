@@ -135,6 +135,28 @@ def check_fit_predict_shapes(name, est):
     empty_idx, _ = fitted.predict_topk([], k=2)
     if empty_idx.shape != (0, 2):
         raise AssertionError(f"{name}.predict_topk([]) must give shape (0, 2)")
+    if hasattr(fitted, "net_"):
+        _check_network_contract(name, fitted, X[:5])
+
+
+def _check_network_contract(name, fitted, X):
+    """The first network of a fitted neural estimator (level 0 of a tree) returns a dict
+    of named fields with a finite (n, d) text ``embedding`` (sklearn_xmtc.nn._output)."""
+    from .._training import forward_eval, iter_eval_batches
+
+    net = fitted.tree_nets_[0][0] if hasattr(fitted, "tree_nets_") else fitted.net_
+    (batch,) = list(iter_eval_batches(net, fitted._make_dataset(X)))
+    out = forward_eval(net, batch)
+    if not isinstance(out, dict):
+        raise AssertionError(f"{name}: the network returned {type(out).__name__}, not a dict "
+                             "of named fields")
+    emb = out.get("embedding")
+    if emb is None or emb.ndim != 2 or emb.shape[0] != len(X) or \
+            not bool(emb.isfinite().all()):
+        raise AssertionError(f"{name}: the network's 'embedding' must be a finite "
+                             f"({len(X)}, d) tensor, got {None if emb is None else emb.shape}")
+    if not {"logits", "scores", "log_probs"} & set(out):
+        raise AssertionError(f"{name}: the network output has no logits, scores or log_probs")
 
 
 def check_fit_score_keyword_y(name, est):
