@@ -102,6 +102,18 @@ class BaseXMTCClassifier(BaseEstimator):
         check_is_fitted(self)
         return check_texts(X, name="X", allow_empty=True)
 
+    def _scored_batches(self, texts, k=None):
+        """``_iter_candidate_scores`` with one guarantee: a NaN score is an error, never
+        a label ranked last or a probability of 0 (it means non-finite weights)."""
+        start = 0
+        for cand, scores in self._iter_candidate_scores(texts, k=k):
+            nan = torch.isnan(scores)
+            if cand is not None:
+                nan &= cand >= 0
+            check_no_nan_scores(self, nan, start)
+            start += len(scores)
+            yield cand, scores
+
     def predict_topk(self, X, k=5):
         """The ``k`` best labels of each text, best first.
 
@@ -126,7 +138,7 @@ class BaseXMTCClassifier(BaseEstimator):
         k = check_k(k)
         texts = self._check_predict_input(X)
         idx_parts, score_parts = [], []
-        for cand, scores in self._iter_candidate_scores(texts, k=k):
+        for cand, scores in self._scored_batches(texts, k=k):
             idx, val = _padded_topk(cand, scores, k)
             idx_parts.append(idx)
             score_parts.append(val)
@@ -137,7 +149,7 @@ class BaseXMTCClassifier(BaseEstimator):
     def _iter_predicted_sets(self, texts):
         """Yield (rows, cols) of predicted labels per batch: scores >= threshold."""
         threshold = self.threshold
-        for cand, scores in self._iter_candidate_scores(texts):
+        for cand, scores in self._scored_batches(texts):
             r, c = torch.nonzero(scores >= threshold, as_tuple=True)
             cols = c if cand is None else cand[r, c]
             keep = cols >= 0
@@ -173,7 +185,7 @@ class BaseXMTCClassifier(BaseEstimator):
         texts = self._check_predict_input(X)
         out = np.zeros((len(texts), self.n_labels_), dtype=np.float32)
         start = 0
-        for cand, scores in self._iter_candidate_scores(texts):
+        for cand, scores in self._scored_batches(texts):
             scores = torch.nan_to_num(scores.float(), neginf=0.0).cpu().numpy()
             stop = start + len(scores)
             if cand is None:
@@ -194,6 +206,16 @@ class BaseXMTCClassifier(BaseEstimator):
         texts = self._check_predict_input(X)
         classes = self.classes_ if is_label_lists(y) else None  # a CSR may add columns
         return float(precision_at_k(y, self.predict_topk(texts, k=1)[0], k=1, classes=classes))
+
+
+def check_no_nan_scores(est, nan, start=0):
+    """Raise ValueError naming the first text whose row of the bool (B, ...) ``nan`` mask
+    holds a True (``start``: the position of the batch's first text)."""
+    if bool(nan.any()):
+        row = start + int(torch.nonzero(nan.flatten(1).any(1))[0, 0])
+        raise ValueError(
+            f"{type(est).__name__} produced NaN scores (first for X[{row}]): the fitted "
+            "network's weights are not finite. Fit it again with a lower learning rate.")
 
 
 def _padded_topk(cand, scores, k):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from ._base import check_no_nan_scores
 from ._training import forward_eval, iter_eval_batches
 from .nn import best_step_scores
 
@@ -37,8 +38,12 @@ class GenerativeSetMixin:
 
     def _iter_predicted_sets(self, texts):
         """Yield ``(n_batch, rows, cols)`` of the generated labels of each batch."""
+        start = 0
         for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
-            seq = forward_eval(self.net_, X)["sequence"]  # (B, N) greedy arg-max labels
+            out = forward_eval(self.net_, X)
+            check_no_nan_scores(self, torch.isnan(out["log_probs"]), start)
+            seq = out["sequence"]  # (B, N) greedy arg-max labels
+            start += len(seq)
             keep = seq != self.n_labels_  # (B, N)
             if self._stops_at_empty():
                 keep = torch.cumprod(keep.long(), dim=1).bool()  # before the first ∅

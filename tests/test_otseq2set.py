@@ -200,3 +200,19 @@ def test_common_checks():
         embedding_dim=8, hidden_size=8, encoder_layers=1, lightconv_heads=2,
         lightconv_kernels=(3,), max_labels=3, max_epochs=1, batch_size=16, max_length=16,
         device="cpu", random_state=0))
+
+
+def test_a_diverged_fit_stops_before_the_matching_loss_crashes(tiny):
+    """lr=1e6 used to crash inside scipy ("matrix contains invalid numeric entries")."""
+    from sklearn_xmtc.exceptions import DivergenceError
+
+    X, Y = tiny[0][:64], tiny[1][:64]
+    for lr in (1e6, 1e12):
+        with pytest.raises(DivergenceError, match=r"Training diverged at epoch \d+, batch \d+"):
+            OTSeq2SetClassifier(max_epochs=3, lr=lr, gradient_clip=None, **SMALL).fit(X, Y)
+    est = OTSeq2SetClassifier(max_epochs=1, **SMALL).fit(X, Y)
+    with torch.no_grad():
+        est.net_.module_.out.weight[0] = float("nan") if not isinstance(
+            est.net_.module_.out, torch.nn.Sequential) else est.net_.module_.out[-1].weight[0]
+    with pytest.raises(ValueError, match="NaN scores"):
+        est.predict(X[:3])

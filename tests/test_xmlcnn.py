@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -10,6 +11,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
@@ -237,3 +239,23 @@ def test_minilm_embeddings_with_its_tokenizer(tiny):
     assert est.tokenizer_.kind == "pretrained"
     assert est.net_.module_.embed.dim == 384  # MiniLM's width overrides embedding_dim
     assert not est.net_.module_.embed.embedding.weight.requires_grad
+
+
+def test_a_diverged_fit_raises_naming_epoch_batch_and_lr(tiny):
+    from sklearn_xmtc.exceptions import DivergenceError
+
+    X, Y = tiny[0][:96], tiny[1][:96]
+    for lr, what in ((1e6, "the loss is"), (1e12, "not finite")):
+        with pytest.raises(DivergenceError, match=rf"epoch 1, batch \d+: .*{what}.*rate\(s\) "
+                                                  + re.escape(f"{lr:g}")):
+            XMLCNNClassifier(max_epochs=3, lr=lr, **SMALL).fit(X, Y)
+
+
+def test_nan_weights_never_predict_a_confident_zero(tiny):
+    X, Y = tiny[0][:64], tiny[1][:64]
+    est = XMLCNNClassifier(max_epochs=1, **SMALL).fit(X, Y)
+    with torch.no_grad():
+        est.net_.module_.out.weight[3] = float("nan")  # label 3's row only
+    for method in (est.predict_topk, est.predict_proba, est.predict):
+        with pytest.raises(ValueError, match=r"NaN scores \(first for X\[0\]\)"):
+            method(X[:4])

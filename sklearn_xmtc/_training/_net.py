@@ -11,11 +11,12 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
 from skorch.dataset import ValidSplit
 
+from ..exceptions import DivergenceError
 from ..nn import TRAINING_ONLY_INPUTS
 from ._callbacks import TopKValidation, WeightAveraging
 from ._data import batch_collate
 
-__all__ = ["build_net", "forward_eval", "iter_eval_batches", "resolve_device", "torch_seed"]
+__all__ = ["XMTCNet", "build_net", "forward_eval", "iter_eval_batches", "resolve_device", "torch_seed"]
 
 logger = logging.getLogger("sklearn_xmtc")
 
@@ -55,6 +56,57 @@ def _user_callbacks(callbacks):
     return out
 
 
+#: a batch loss above this many times max(first batch loss, 1) is divergence
+DIVERGENCE_FACTOR = 1e4
+
+
+class XMTCNet(NeuralNet):
+    """The private skorch net of every estimator: a ``NeuralNet`` that stops a
+    diverging fit with :class:`~sklearn_xmtc.exceptions.DivergenceError`
+    (see its docstring for the rule) instead of training on."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if training:
+            bad = [k for k, v in y_pred.items() if torch.is_tensor(v) and v.is_floating_point()
+                   and not bool(torch.isfinite(v).all())] if isinstance(y_pred, dict) else []
+            if bad:
+                self._diverged(f"the network output {bad} is not finite")
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training:
+            value = float(loss.detach())
+            if self._reference_loss is None:
+                self._reference_loss = value
+            limit = DIVERGENCE_FACTOR * max(self._reference_loss, 1.0)
+            if not value < limit:  # NaN fails this test too
+                self._diverged(f"the loss is {value:.3g} (the first batch's was "
+                               f"{self._reference_loss:.3g}; the limit {limit:.3g})")
+        return loss
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self._reference_loss = None
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        bad = [n for n, p in self.module_.named_parameters() if not bool(torch.isfinite(p).all())]
+        if bad:
+            self._diverged(f"the weights {bad[:3]} are not finite after training")
+
+    def _diverged(self, what):
+        epoch = len(self.history)
+        batch = len(self.history[-1, "batches"]) if epoch else 0
+        rates = sorted({g["lr"] for g in self.optimizer_.param_groups})
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch}, batch {batch}: {what}. Learning "
+            f"rate(s) {', '.join(f'{r:g}' for r in rates)}; lower the learning rate "
+            "(or set gradient clipping) and fit again.")
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_reference_loss", None)
+        return state
+
+
 def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose, seed,
               validation_fraction=None, patience=None, evaluate=None, callbacks=None,
               method_callbacks=(), gradient_clip=None, swa_start=None,
@@ -85,7 +137,7 @@ def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose,
     cbs.extend(method_callbacks)
     cbs.extend(_user_callbacks(callbacks))
     split = ValidSplit(validation_fraction, random_state=seed) if validation_fraction else None
-    return NeuralNet(
+    return XMTCNet(
         module=module, criterion=criterion, optimizer=optimizer, lr=lr,
         max_epochs=max_epochs, batch_size=batch_size, device=device,
         verbose=int(verbose), train_split=split, callbacks=cbs,
