@@ -124,19 +124,22 @@ class BaseXMTCClassifier(BaseEstimator):
         ----------
         X : iterable of str
         k : int, default=5
-            Number of labels per text. When ``k`` exceeds the number of
-            candidates (the label count, or a generative method's set), the
-            missing slots hold index -1 and score 0.
+            Number of labels per text. A ``k`` above the number of labels is
+            cut to it: the returned width is ``min(k, n_labels_)``. When a row
+            has fewer candidates than that (a tree's beam, a generative
+            method's set), its missing slots hold index -1 and score 0, last.
+            Equal scores are ordered by label index.
 
         Returns
         -------
-        indices : ndarray of int64, shape (n_samples, k)
+        indices : ndarray of int64, shape (n_samples, min(k, n_labels_))
             Column indices into ``classes_``; -1 pads.
-        scores : ndarray of float32, shape (n_samples, k)
+        scores : ndarray of float32, shape (n_samples, min(k, n_labels_))
             Non-increasing along each row.
         """
         k = check_k(k)
         texts = self._check_predict_input(X)
+        k = min(k, self.n_labels_)  # never allocate more columns than labels
         idx_parts, score_parts = [], []
         for cand, scores in self._scored_batches(texts, k=k):
             idx, val = _padded_topk(cand, scores, k)

@@ -14,6 +14,7 @@ import argparse
 import ast
 import json
 import logging
+import numbers
 import sys
 import time
 
@@ -25,12 +26,42 @@ METRICS = ["P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3", "PSP@5", "
 
 
 def head_of_split(data, max_train=None, max_test=None):
-    """Keep the first ``max_train`` training and ``max_test`` test texts (None: all), in place."""
-    if max_train:
+    """Keep the first ``max_train`` training and ``max_test`` test texts, in place.
+
+    Parameters
+    ----------
+    data : Bunch
+        With ``X_train``, ``Y_train``, ``X_test`` and ``Y_test``.
+    max_train, max_test : int >= 1 or None, default=None
+        Number of texts to keep; None keeps all (0 is an error, not "all").
+
+    Returns
+    -------
+    data : Bunch
+    """
+    for name, n in (("max_train", max_train), ("max_test", max_test)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral)
+                              or n < 1):
+            raise ValueError(f"{name} must be None (all texts) or an int >= 1, got {n!r}.")
+    if max_train is not None:
         data.X_train, data.Y_train = data.X_train[:max_train], data.Y_train[:max_train]
-    if max_test:
+    if max_test is not None:
         data.X_test, data.Y_test = data.X_test[:max_test], data.Y_test[:max_test]
     return data
+
+
+def _positive_int(value):
+    """argparse type of ``--max-train`` / ``--max-test``: an int >= 1."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of texts (an int >= 1), got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of texts (an int >= 1), got {n}; leave the option out "
+            "to use all the texts")
+    return n
 
 
 def evaluate(est, data):
@@ -113,8 +144,10 @@ def build_parser():
     ev.add_argument("--set", nargs="*", metavar="KEY=VALUE",
                     help="estimator parameters, e.g. max_epochs=2 device=cpu (each estimator "
                          "takes those it has; a key no chosen estimator has is an error)")
-    ev.add_argument("--max-train", type=int, default=None, help="use the first N train texts")
-    ev.add_argument("--max-test", type=int, default=None, help="use the first N test texts")
+    ev.add_argument("--max-train", type=_positive_int, default=None, metavar="N",
+                    help="use the first N >= 1 train texts (default: all)")
+    ev.add_argument("--max-test", type=_positive_int, default=None, metavar="N",
+                    help="use the first N >= 1 test texts (default: all)")
     ev.add_argument("--pretrained", default=None,
                     help="encoder name or directory for estimators with a `pretrained` parameter")
     ev.add_argument("--random-state", type=int, default=0)
@@ -123,8 +156,29 @@ def build_parser():
     return parser
 
 
+def _build_estimator(name, params, own, args):
+    """``name`` with the ``--set`` parameters it has; SystemExit naming the estimator and
+    the parameter when a value is invalid."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from ._registry import make_estimator
+
+    mine = {k: v for k, v in params.items() if k in own}
+    if "verbose" in own:
+        mine.setdefault("verbose", args.verbose)
+    if args.pretrained and "pretrained" in own:
+        mine["pretrained"] = args.pretrained
+    est = make_estimator(name, mine, args.random_state)
+    try:
+        if hasattr(est, "_parameter_constraints"):  # sklearn's declared constraints
+            est._validate_params()
+    except InvalidParameterError as exc:
+        raise SystemExit(f"--set: invalid value for {name}: {exc}") from None
+    return est
+
+
 def main(argv=None):
-    from ._registry import get_method, make_estimator
+    from ._registry import get_method
 
     args = build_parser().parse_args(argv)
     if args.command == "list":
@@ -138,6 +192,13 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"--set: no estimator of {args.estimator} has the parameter(s) "
                          f"{unknown}")
+    if args.pretrained and not any("pretrained" in own[name] for name in args.estimator):
+        raise SystemExit(f"--pretrained: no estimator of {args.estimator} has a `pretrained` "
+                         "parameter (see `python -m sklearn_xmtc list`)")
+    # every estimator is built and its parameters checked before the data is loaded and
+    # the first one trains: a bad --set value of the last estimator fails at once
+    estimators = [(name, _build_estimator(name, params, own[name], args)) for name in
+                  args.estimator]
     from .datasets import load_dataset
 
     data = load_dataset(args.dataset)
@@ -145,13 +206,7 @@ def main(argv=None):
     print(f"dataset {args.dataset}: {len(data.X_train)} train / {len(data.X_test)} test texts, "
           f"{data.Y_train.shape[1]} labels", file=sys.stderr)
     rows = []
-    for name in args.estimator:
-        mine = {k: v for k, v in params.items() if k in own[name]}
-        if "verbose" in own[name]:
-            mine.setdefault("verbose", args.verbose)
-        if args.pretrained and "pretrained" in own[name]:
-            mine["pretrained"] = args.pretrained
-        est = make_estimator(name, mine, args.random_state)
+    for name, est in estimators:
         print(f"fitting {name} ...", file=sys.stderr)
         res = evaluate(est, data)
         res["estimator"] = name

@@ -122,6 +122,9 @@ class LabelTreeMixin:
                            for t, tree in enumerate(self.label_trees_)]
         return self.tree_nets_[0][-1]
 
+    def _fitted_nets(self):
+        return [net for nets in self.tree_nets_ for net in nets]
+
     # -- prediction ---------------------------------------------------------------------
     def _beam(self, nets, tree, X, stop_level=None):
         stop = tree.height - 1 if stop_level is None else stop_level

@@ -65,6 +65,7 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         "tokenizer": [None, str, os.PathLike, TextTokenizer],
         "max_length": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
+        "keep_optimizer": ["boolean"],
     }
 
     def __sklearn_tags__(self):
@@ -76,6 +77,9 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
     def _fit(self, texts, Y):
         if not any(t.strip() for t in texts):
             raise ValueError("Every training text is empty; there is nothing to learn from.")
+        if self.patience is not None and self.validation_fraction is None:
+            raise ValueError(f"patience={self.patience} needs validation_fraction (early "
+                             "stopping watches the validation P@5); set both or neither.")
         self.device_ = resolve_device(self.device)
         seed = check_random_seed(self.random_state)
         with torch_seed(seed, self.device_):
@@ -83,8 +87,15 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
             self._prepare_fit(texts, Y, seed)
             dataset = self._make_dataset(texts, Y)
             self.net_ = self._fit_network(dataset, seed)
+        if not self.keep_optimizer:
+            for net in self._fitted_nets():
+                net.drop_optimizer()
         self.history_ = self.net_.history
         return self
+
+    def _fitted_nets(self):
+        """Every skorch net of the fitted model (the levels of every tree, for trees)."""
+        return [self.net_]
 
     def _fit_tokenizer(self, texts):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -89,7 +89,8 @@ METHODS = [
            tests=(dict(_ATTN_TINY, n_clusters=3, n_sampled_clusters=2),
                   dict(_ATTN_TINY, n_clusters=3, n_sampled_clusters=2,
                        negative_sampling="static", max_epochs=1))),
-    # the ablation of Zhu, Teng and Huang (LightAttention): candidates from a cluster network trained first, then frozen
+    # the ablation of Zhu, Teng and Huang (LightAttention): candidates from a cluster
+    # network trained first, then frozen
     Method("lightattention-static", "sklearn_xmtc.attentionxml:LightAttentionClassifier",
            demo=dict(_ATTN_DEMO, n_sampled_clusters=10, negative_sampling="static"),
            tests=(), public=False),

@@ -78,7 +78,7 @@ class TinyGenerativeClassifier(GenerativeSetMixin, TrainedVocabularyMixin,
                  device="cpu", random_state=0, verbose=0, validation_fraction=None,
                  patience=None, tokenizer=None, tokenizer_type="word", max_vocab_size=5000,
                  min_frequency=1, lowercase=True, max_length=32, embeddings=None,
-                 freeze_embeddings=False, threshold=0.5, callbacks=None, propensity_a=0.55,
+                 freeze_embeddings=False, threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
                  propensity_b=1.5):
         for name, value in list(locals().items()):
             if name not in ("self", "__class__"):

@@ -82,3 +82,22 @@ def test_pretrained_tokenizer_from_local_directory(tmp_path):
     assert np.array_equal(loaded.encode(["the cat"], 5)[0], tok.encode(["the cat"], 5)[0])
     again = pickle.loads(pickle.dumps(loaded))
     assert np.array_equal(again.encode(["a dog"], 5)[0], loaded.encode(["a dog"], 5)[0])
+
+
+def test_a_text_the_backend_cannot_encode_is_named(tmp_path):
+    # before: a bare UnicodeEncodeError (train) or a tokenizers TypeError (encode), no row
+    bad = ["the cat", "caf\udcff", "dogs"]
+    with pytest.raises(ValueError, match=r"^texts\[1\] is not valid Unicode: it holds a lone "
+                                         r"surrogate '\\udcff' at character 3"):
+        TextTokenizer.train(bad)
+    toks = [TextTokenizer.train(TEXTS), TextTokenizer.train(TEXTS * 5, kind="bpe")]
+    transformers = pytest.importorskip("transformers")
+    transformers.PreTrainedTokenizerFast(tokenizer_object=toks[0]._backend,
+                                         pad_token="[PAD]").save_pretrained(tmp_path)
+    toks.append(TextTokenizer.from_pretrained(str(tmp_path)))
+    for tok in toks:
+        with pytest.raises(ValueError, match=r"^texts\[1\] is not valid Unicode"):
+            tok.encode(bad, 8)
+        with pytest.raises(TypeError, match=r"^texts\[0\] must be a str, got int"):
+            tok.encode([3, "cat"], 8)
+        assert tok.encode(["café"], 8)[1].tolist() == [0, tok.encode(["café"], 8)[0].size]

@@ -204,12 +204,13 @@ def test_cuda_requested_without_cuda_raises(tiny):
         est.set_params(device="cuda").fit(tiny[0][:20], tiny[1][:20])
 
 
-def test_k_larger_than_label_count_pads_with_minus_one(tiny):
+def test_k_larger_than_label_count_is_cut_to_the_label_count(tiny):
     X, Y = tiny[0], tiny[1]
     est = XMLCNNClassifier(max_epochs=1, **SMALL).fit(X, Y)
-    idx, scores = est.predict_topk(X[:4], k=Y.shape[1] + 3)
-    assert (idx[:, -3:] == -1).all() and (scores[:, -3:] == 0).all()
-    assert sorted(idx[0, :-3].tolist()) == list(range(Y.shape[1]))
+    for k in (Y.shape[1] + 3, 10**9):  # 10**9 used to allocate 15 GiB
+        idx, scores = est.predict_topk(X[:4], k=k)
+        assert idx.shape == scores.shape == (4, Y.shape[1])
+        assert sorted(idx[0].tolist()) == list(range(Y.shape[1]))
 
 
 def test_predict_thresholds_probabilities(tiny):
@@ -259,3 +260,25 @@ def test_nan_weights_never_predict_a_confident_zero(tiny):
     for method in (est.predict_topk, est.predict_proba, est.predict):
         with pytest.raises(ValueError, match=r"NaN scores \(first for X\[0\]\)"):
             method(X[:4])
+
+
+def test_unsupported_device_and_patience_without_validation_raise(tiny):
+    X, Y = tiny[0][:20], tiny[1][:20]
+    for device in ("tpu", "meta", "cuda:x", "gpu"):
+        with pytest.raises(ValueError, match=f"device={device!r} is not supported"):
+            XMLCNNClassifier(max_epochs=1, **{**SMALL, "device": device}).fit(X, Y)
+    with pytest.raises(ValueError, match="patience=2 needs validation_fraction"):
+        XMLCNNClassifier(max_epochs=1, patience=2, **SMALL).fit(X, Y)
+
+
+def test_pickles_hold_the_weights_once_and_no_optimizer_unless_asked(tiny):
+    X, Y = tiny[0][:64], tiny[1][:64]
+    est = XMLCNNClassifier(max_epochs=1, **SMALL).fit(X, Y)
+    weights = sum(p.numel() * p.element_size() for p in est.net_.module_.parameters())
+    size = len(pickle.dumps(est))
+    assert est.net_.optimizer_ is None and weights < size < 1.2 * weights  # was 4 x weights
+    kept = XMLCNNClassifier(max_epochs=1, keep_optimizer=True, **SMALL).fit(X, Y)
+    assert len(pickle.dumps(kept)) > 2.5 * weights  # the Adam moments: two more copies
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.net_.module is loaded.net_.module_
+    assert np.array_equal(loaded.predict_topk(X[:5], k=3)[0], est.predict_topk(X[:5], k=3)[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import re
 
 import torch
 from skorch import NeuralNet
@@ -16,18 +17,37 @@ from ..nn import TRAINING_ONLY_INPUTS
 from ._callbacks import TopKValidation, WeightAveraging
 from ._data import batch_collate
 
-__all__ = ["XMTCNet", "build_net", "forward_eval", "iter_eval_batches", "resolve_device", "torch_seed"]
+__all__ = ["XMTCNet", "build_net", "forward_eval", "iter_eval_batches", "resolve_device",
+           "torch_seed"]
 
 logger = logging.getLogger("sklearn_xmtc")
 
 
+_DEVICE = re.compile(r"(auto|cpu|cuda|cuda:\d+|mps)")
+
+
 def resolve_device(device):
-    """Map ``"auto"`` to ``"cuda"`` when available, else ``"cpu"``."""
+    """Map ``"auto"`` to ``"cuda"`` when available, else ``"cpu"``; check the others.
+
+    Accepted: "auto", "cpu", "cuda", "cuda:N" (an existing GPU) and "mps" (Apple
+    GPUs, when available). Anything else ("tpu", "meta", "cuda:x") is a ValueError.
+    """
+    device = str(device)
+    if not _DEVICE.fullmatch(device):
+        raise ValueError(f"device={device!r} is not supported: use 'auto', 'cpu', 'cuda', "
+                         "'cuda:N' or 'mps'.")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
-    return str(device)
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r}: only {torch.cuda.device_count()} CUDA "
+                             "device(s) are visible.")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was requested but MPS is not available.")
+    return device
 
 
 @contextlib.contextmanager
@@ -55,6 +75,8 @@ def _user_callbacks(callbacks):
             )
     return out
 
+
+_SAME_AS_MODULE_ = "<module_>"  # a pickled net's `module` is its `module_`
 
 #: a batch loss above this many times max(first batch loss, 1) is divergence
 DIVERGENCE_FACTOR = 1e4
@@ -101,10 +123,30 @@ class XMTCNet(NeuralNet):
             f"rate(s) {', '.join(f'{r:g}' for r in rates)}; lower the learning rate "
             "(or set gradient clipping) and fit again.")
 
+    def drop_optimizer(self):
+        """Forget the optimiser state (Adam moments: twice the weights) and the learning-
+        rate schedulers that reference it, once training is over (fitted estimators
+        keep them only with ``keep_optimizer=True``)."""
+        self.optimizer_ = None
+        for _, cb in self.callbacks_:
+            if hasattr(cb, "lr_scheduler_"):
+                cb.lr_scheduler_ = None
+        return self
+
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_reference_loss", None)
+        if state.get("module") is self.__dict__.get("module_"):
+            # the constructor argument is the trained module itself: pickling both would
+            # store the weights twice (skorch pickles module_ apart from the rest)
+            state["module"] = _SAME_AS_MODULE_
         return state
+
+    def __setstate__(self, state):
+        same = isinstance(state.get("module"), str) and state["module"] == _SAME_AS_MODULE_
+        super().__setstate__(state)
+        if same:
+            self.module = self.module_
 
 
 def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose, seed,

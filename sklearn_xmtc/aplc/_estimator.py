@@ -87,6 +87,9 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         Probability threshold of :meth:`predict`.
     callbacks : list or None, default=None
         Extra skorch callbacks (or ``(name, callback)`` pairs).
+    keep_optimizer : bool, default=False
+        Keep the AdamW state (twice the encoder's size) after ``fit``; by
+        default it is dropped, so a pickle is about the weights' size.
     propensity_a, propensity_b : float, default=0.55, 1.5
         Jain et al. (2016) propensity parameters.
 
@@ -144,7 +147,8 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
                  weight_decay=0.0, warmup_steps=0, max_grad_norm=1.0, max_epochs=8,
                  batch_size=16, device="auto", random_state=None, verbose=0,
                  validation_fraction=None, patience=None, tokenizer=None, max_length=512,
-                 threshold=0.5, callbacks=None, propensity_a=0.55, propensity_b=1.5):
+                 threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 propensity_b=1.5):
         self.pretrained = pretrained
         self.pooling = pooling
         self.hidden_size = hidden_size
@@ -169,6 +173,7 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         self.max_length = max_length
         self.threshold = threshold
         self.callbacks = callbacks
+        self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

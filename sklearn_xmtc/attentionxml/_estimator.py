@@ -110,7 +110,8 @@ class AttentionXMLClassifier(_BaseAttentionXML):
                  patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
-                 threshold=0.5, callbacks=None, propensity_a=0.55, propensity_b=1.5):
+                 threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.linear_sizes = linear_sizes
@@ -142,6 +143,7 @@ class AttentionXMLClassifier(_BaseAttentionXML):
         self.freeze_embeddings = freeze_embeddings
         self.threshold = threshold
         self.callbacks = callbacks
+        self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
@@ -236,7 +238,8 @@ class LightAttentionClassifier(_BaseAttentionXML):
                  patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
-                 threshold=0.5, callbacks=None, propensity_a=0.55, propensity_b=1.5):
+                 threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.linear_sizes = linear_sizes
@@ -271,6 +274,7 @@ class LightAttentionClassifier(_BaseAttentionXML):
         self.freeze_embeddings = freeze_embeddings
         self.threshold = threshold
         self.callbacks = callbacks
+        self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

@@ -78,7 +78,8 @@ class AttentionXMLModule(nn.Module):
 
 
 class LightAttentionModule(AttentionXMLModule):
-    """AttentionXML discriminator + a cluster generator (Zhu, Teng and Huang, "LightAttention", Algorithm 2).
+    """AttentionXML discriminator + a cluster generator (Zhu, Teng and Huang,
+    "LightAttention", Algorithm 2).
 
     The generator is a linear layer on the max-pooled BiLSTM states giving one
     logit per label cluster. Each forward pass takes the ``n_sampled`` best

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import json
 import numbers
@@ -15,6 +14,8 @@ from sklearn.utils import Bunch
 from ..labels._binarizer import check_label_matrix
 from ..labels._hierarchy import LabelHierarchy, _sorted
 from ..labels._label_texts import load_label_texts
+from ..utils._io import iter_lines, read_text
+from ..utils.validation import _check_unicode
 
 __all__ = ["load_jsonl_dataset"]
 
@@ -28,12 +29,6 @@ def _split_file(folder, split):
         f"Split {split!r} not found in {folder}: expected {split}.jsonl or "
         f"{split}.jsonl.gz; the folder holds {present}."
     )
-
-
-def _open_text(path):
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
 
 
 def _parse_record(line, where, text_field, row):
@@ -52,6 +47,8 @@ def _parse_record(line, where, text_field, row):
     text, labels = record[text_field], record["labels"]
     if not isinstance(text, str):
         raise ValueError(f"{where}: field {text_field!r} must be a string.")
+    if not text.isascii():  # a JSON escape such as "\\udcff" decodes to a lone surrogate
+        _check_unicode(text, f"{where}: field {text_field!r}")
     if not isinstance(labels, list) or not all(
         isinstance(lab, (str, numbers.Integral)) and not isinstance(lab, bool) for lab in labels
     ):
@@ -62,8 +59,8 @@ def _parse_record(line, where, text_field, row):
 def _read_split(path, text_field, max_samples):
     """Read one JSON lines file -> (ids, texts, label lists)."""
     ids, texts, labels = [], [], []
-    with _open_text(path) as fh:
-        lines = enumerate(fh, start=1)
+    lines = iter_lines(path)  # ValueError naming file:line and byte offset if not UTF-8
+    try:
         for lineno, line in itertools.islice(
             ((n, ln) for n, ln in lines if ln.strip()), max_samples
         ):
@@ -71,6 +68,8 @@ def _read_split(path, text_field, max_samples):
             ids.append(i)
             texts.append(t)
             labels.append(lab)
+    finally:
+        lines.close()  # closes the file now, also after max_samples records or an error
     return ids, texts, labels
 
 
@@ -123,7 +122,7 @@ def _attach_extras(bunch, folder, all_labels):
     if (folder / "label_texts.tsv").is_file():
         bunch.label_texts = load_label_texts(folder / "label_texts.tsv")
     readme = folder / "README.md"
-    bunch.description = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    bunch.description = read_text(readme) if readme.is_file() else ""
 
 
 def load_jsonl_dataset(folder, *, splits=("train", "test"), max_samples=None, text_field="text"):
@@ -133,6 +132,7 @@ def load_jsonl_dataset(folder, *, splits=("train", "test"), max_samples=None, te
     ``{"id": str, "text": str, "labels": [str, ...]}`` object per line, and
     optionally ``hierarchy.tsv`` (``parent<TAB>child``, top-level parent
     ``ROOT``), ``label_texts.tsv`` (``label<TAB>text``) and ``README.md``.
+    Every file is UTF-8.
 
     Parameters
     ----------
@@ -165,7 +165,10 @@ def load_jsonl_dataset(folder, *, splits=("train", "test"), max_samples=None, te
     FileNotFoundError
         If the folder or a split file is missing.
     ValueError
-        On invalid JSON or a missing/ill-typed field (message ``file:line``).
+        On invalid JSON or a missing/ill-typed field (message ``file:line``), or
+        when a file (a split, ``hierarchy.tsv``, ``label_texts.tsv``,
+        ``README.md``) is not UTF-8 (message ``file:line``, the byte offset and
+        how to re-encode it). A UTF-8 byte order mark is accepted.
 
     Examples
     --------

@@ -169,8 +169,8 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
                  random_state=None, verbose=0, validation_fraction=None, patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000,
                  min_frequency=1, lowercase=True, max_length=500, embeddings=None,
-                 freeze_embeddings=False, threshold=0.5, callbacks=None, propensity_a=0.55,
-                 propensity_b=1.5):
+                 freeze_embeddings=False, threshold=0.5, callbacks=None, keep_optimizer=False,
+                 propensity_a=0.55, propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.encoder_layers = encoder_layers
@@ -208,6 +208,7 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
         self.freeze_embeddings = freeze_embeddings
         self.threshold = threshold
         self.callbacks = callbacks
+        self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

@@ -42,7 +42,8 @@ class TextTokenizer:
     @classmethod
     def train(cls, texts, *, kind="word", max_vocab_size=50000, min_frequency=1,
               lowercase=True):
-        """Learn a vocabulary on ``texts`` (list of str)."""
+        """Learn a vocabulary on ``texts`` (list of str); a text the backend cannot take
+        raises TypeError or ValueError naming its position, as :meth:`encode`."""
         from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
         specials = [PAD, UNK]
@@ -61,7 +62,10 @@ class TextTokenizer:
         norms = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
         tok.normalizer = normalizers.Sequence(norms)
         tok.pre_tokenizer = pre_tokenizers.Whitespace()
-        tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
+        try:
+            tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
+        except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
+            raise (_bad_text_error(texts) or exc) from None
         return cls(tok, kind)
 
     @classmethod
@@ -103,16 +107,22 @@ class TextTokenizer:
 
         Sample ``i`` has the ids ``flat_ids[offsets[i]:offsets[i + 1]]``,
         truncated to ``max_length``. A text with no known token becomes a
-        single pad token so every sample has length >= 1.
+        single pad token so every sample has length >= 1. A text the backend
+        cannot take (not a str, or a lone surrogate) raises the TypeError or
+        ValueError of :func:`~sklearn_xmtc.utils.validation.check_texts`
+        naming its position (``texts[i]``).
         """
         texts = list(texts)
-        if not texts:  # transformers tokenizers fail on an empty batch
-            seqs = []
-        elif self.kind == "pretrained":
-            seqs = self._backend(texts, truncation=True, max_length=max_length,
-                                 add_special_tokens=True)["input_ids"]
-        else:
-            seqs = [e.ids[:max_length] for e in self._backend.encode_batch(list(texts))]
+        try:
+            if not texts:  # transformers tokenizers fail on an empty batch
+                seqs = []
+            elif self.kind == "pretrained":
+                seqs = self._backend(texts, truncation=True, max_length=max_length,
+                                     add_special_tokens=True)["input_ids"]
+            else:
+                seqs = [e.ids[:max_length] for e in self._backend.encode_batch(texts)]
+        except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
+            raise (_bad_text_error(texts) or exc) from None
         pad = [self.pad_id]
         seqs = [s if len(s) else pad for s in seqs]
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
@@ -144,6 +154,21 @@ class TextTokenizer:
     def __repr__(self):
         src = f", source={self.source!r}" if self.source else ""
         return f"TextTokenizer(kind={self.kind!r}, vocab_size={self.vocab_size}{src})"
+
+
+def _bad_text_error(texts):
+    """After the backend failed on ``texts``: the ValueError or TypeError of
+    :func:`~sklearn_xmtc.utils.validation.check_texts` naming the first text it cannot
+    take (a lone surrogate, a non-str), or None when every text is valid. The estimators
+    validate their texts before tokenizing; this names the row for direct callers, at
+    no cost when encoding succeeds."""
+    from ..utils.validation import check_texts
+
+    try:
+        check_texts(texts, name="texts", allow_empty=True)
+    except (TypeError, ValueError) as exc:
+        return exc
+    return None
 
 
 def build_tokenizer(spec, texts, *, kind="word", max_vocab_size=50000, min_frequency=1,

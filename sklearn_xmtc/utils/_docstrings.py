@@ -46,7 +46,14 @@ NEURAL_PARAMETERS = """\
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
     callbacks : list or None, default=None
-        Extra skorch callbacks (or ``(name, callback)`` pairs).
+        Extra skorch callbacks (or ``(name, callback)`` pairs). In tree mode
+        every network (each level of each tree) gets its own copy, and a
+        checkpoint's ``fn_prefix`` gains ``tree<t>_level<d>_`` so the levels
+        keep separate files.
+    keep_optimizer : bool, default=False
+        Keep the optimiser state (Adam moments, twice the weights' size) in
+        the fitted estimator, e.g. to continue training; by default it is
+        dropped after ``fit``, which keeps pickles about the weights' size.
     propensity_a, propensity_b : float, default=0.55, 1.5
         Jain et al. (2016) propensity parameters for ``inv_propensity_`` and
         the PSP scorers."""
