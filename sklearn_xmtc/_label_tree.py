@@ -13,10 +13,19 @@ criterion)``: a network that scores all nodes of level 0 (``logits`` (B, n_0))
 and, below, the children of ``parents`` (B, C) (training) or the given
 ``candidates`` (B, C) (beam search), following :mod:`sklearn_xmtc.nn._output`.
 The rows of ``_node_parameters`` (per-node weights) start from the parent's row.
+
+User callbacks: when the model has several networks (tree levels, or trees of
+an ensemble), each network trains with its own deep copy of ``callbacks``, and
+every checkpoint among them (a callback with an ``fn_prefix``, such as skorch's
+``Checkpoint`` and ``TrainEndCheckpoint``, or the checkpoint of a
+``LoadInitState``) gets ``tree<t>_level<d>_`` appended to its ``fn_prefix``: the
+levels write (and ``LoadInitState`` reads) their own files instead of
+overwriting each other. With a single network the callbacks are used as given.
 """
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -83,7 +92,26 @@ class LabelTreeMixin:
     def _build_level(self, tree, level):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit_level(self, tree, level, nets, base, seed):
+    def _nets_per_tree(self, tree):
+        """How many networks one tree trains (one per level, by default)."""
+        return tree.height
+
+    def _network_callbacks(self, tree_index, level):
+        """The user's callbacks for one network (see the module docstring)."""
+        n_nets = sum(self._nets_per_tree(t) for t in self.label_trees_)
+        if not self.callbacks or n_nets == 1:
+            return self.callbacks
+        cbs = copy.deepcopy(self.callbacks)  # one copy: shared checkpoints stay shared
+        renamed = set()
+        for cb in cbs:
+            cb = cb[1] if isinstance(cb, tuple) else cb
+            for obj in (cb, getattr(cb, "checkpoint", None)):
+                if isinstance(getattr(obj, "fn_prefix", None), str) and id(obj) not in renamed:
+                    obj.fn_prefix = f"{obj.fn_prefix}tree{tree_index}_level{level}_"
+                    renamed.add(id(obj))
+        return cbs
+
+    def _fit_level(self, tree, level, nets, base, seed, tree_index=0):
         """Train the network of ``level`` of ``tree`` (top-down)."""
         Y_d = tree.level_targets(base.Y, level)
         module, criterion = self._build_level(tree, level)
@@ -95,7 +123,8 @@ class LabelTreeMixin:
             parents = self._training_parents(tree, level, nets, base)
             dataset = base.with_fields(Y_d, target="indices", labels_in_input=True,
                                        parents=parents)
-        net = self._make_net(module, criterion, seed)
+        net = self._make_net(module, criterion, seed,
+                             callbacks=self._network_callbacks(tree_index, level))
         net.fit(dataset, None)
         return net
 
@@ -111,14 +140,14 @@ class LabelTreeMixin:
         return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1])),
                                       constant_values=-1) for p in parts])
 
-    def _fit_tree(self, tree, base, seed):
+    def _fit_tree(self, tree, base, seed, tree_index=0):
         nets = []
         for level in range(tree.height):
-            nets.append(self._fit_level(tree, level, nets, base, seed))
+            nets.append(self._fit_level(tree, level, nets, base, seed, tree_index))
         return nets
 
     def _fit_network(self, dataset, seed):
-        self.tree_nets_ = [self._fit_tree(tree, dataset, seed + t)
+        self.tree_nets_ = [self._fit_tree(tree, dataset, seed + t, t)
                            for t, tree in enumerate(self.label_trees_)]
         return self.tree_nets_[0][-1]
 

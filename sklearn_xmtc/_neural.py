@@ -123,12 +123,15 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         """Hook: ``build_net`` arguments of the method (at least ``lr``)."""
         return {}
 
-    def _make_net(self, module, criterion, seed):
+    def _make_net(self, module, criterion, seed, *, callbacks=None):
+        """The skorch net of one network; ``callbacks`` replaces the user's list (tree
+        methods give each level its own, see ``LabelTreeMixin``)."""
         kwargs = dict(
             max_epochs=self.max_epochs, batch_size=self.batch_size,
             device=self.device_, verbose=self.verbose, seed=seed,
             validation_fraction=self.validation_fraction, patience=self.patience,
-            evaluate=self._validation_scores, callbacks=self.callbacks)
+            evaluate=self._validation_scores,
+            callbacks=self.callbacks if callbacks is None else callbacks)
         kwargs.update(self._net_kwargs())
         return build_net(module, criterion, **kwargs)
 

@@ -258,3 +258,26 @@ def test_swa_weights_are_the_mean_of_the_epoch_snapshots(cls):
     assert all(torch.equal(p.detach(), q) for p, q in zip(plain.net_.module_.parameters(), last))
     with pytest.raises(ValueError, match="swa_start"):
         cls(swa_start=0, **params).fit(X, Y)
+
+
+def test_user_checkpoints_in_tree_mode_keep_one_file_set_per_level(tmp_path):
+    from skorch.callbacks import Checkpoint, LoadInitState
+
+    X, Y = make_tiny_xmtc(n_samples=120, n_labels=8, random_state=0)
+    params = dict(embedding_dim=8, hidden_size=8, linear_sizes=(8,), max_length=32,
+                  flat_max_labels=4, cluster_size=2, tree_height=2, n_candidates=2,
+                  max_epochs=1, device="cpu", random_state=0)
+    cp = Checkpoint(monitor=None, dirname=str(tmp_path), f_optimizer=None, f_criterion=None)
+    est = AttentionXMLClassifier(callbacks=[cp], **params).fit(X, Y)
+    assert cp.fn_prefix == ""  # the estimator's parameter is left as given
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["tree0_level0_history.json", "tree0_level0_params.pt",
+                     "tree0_level1_history.json", "tree0_level1_params.pt"]
+    for level, net in enumerate(est.tree_nets_[0]):  # each file is its own level's weights
+        saved = torch.load(tmp_path / f"tree0_level{level}_params.pt")
+        assert torch.equal(saved["attention.weight"], net.module_.attention.weight.cpu())
+    # a fresh fit that starts from the checkpoints: each level loads its own file (used to
+    # crash with a state_dict size mismatch); lr=0 keeps the loaded weights as they are
+    again = AttentionXMLClassifier(callbacks=[LoadInitState(cp)], lr=0.0, **params).fit(X, Y)
+    for a, b in zip(est.tree_nets_[0], again.tree_nets_[0]):
+        assert torch.equal(a.module_.attention.weight, b.module_.attention.weight)

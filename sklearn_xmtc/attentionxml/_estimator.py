@@ -309,14 +309,18 @@ class LightAttentionClassifier(_BaseAttentionXML):
         return beams
 
     # -- dynamic negative sampling ------------------------------------------------
-    def _fit_tree(self, tree, base, seed):
+    def _nets_per_tree(self, tree):
+        return 1 if self.negative_sampling == "dynamic" else tree.height
+
+    def _fit_tree(self, tree, base, seed, tree_index=0):
         if self.negative_sampling == "static":
-            return super()._fit_tree(tree, base, seed)
+            return super()._fit_tree(tree, base, seed, tree_index)
         module = LightAttentionModule(
             self.vocab_size_, self.n_labels_, cluster_members=tree.children[-1],
             label_cluster=tree.node_of_label[-2], n_sampled=self.n_sampled_clusters,
             **self._module_kwargs())
-        net = self._make_net(module, CandidateLoss(), seed)
+        net = self._make_net(module, CandidateLoss(), seed,
+                             callbacks=self._network_callbacks(tree_index, 0))
         net.fit(base, None)  # the positives are in the batches (labels_in_input)
         return [net]
 
