@@ -45,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sklearn_xmtc._cli import _positive_int
+
 from ._machine import machine_info, package_versions
 
 HERE = Path(__file__).resolve().parent
@@ -98,8 +100,8 @@ def build_parser():
                     help="also run registered estimator BASE under the name NAME, with its demo "
                          "parameters plus --set NAME.PARAM=VALUE (ablations: "
                          "--variant aplc-ncls2=aplc --set 'aplc-ncls2.cluster_proportions=(.5,.5)')")
-    ap.add_argument("--max-train", type=int, default=None, help="first N training texts")
-    ap.add_argument("--max-test", type=int, default=None, help="first N test texts")
+    ap.add_argument("--max-train", type=_positive_int, default=None, help="first N training texts")
+    ap.add_argument("--max-test", type=_positive_int, default=None, help="first N test texts")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="threads per run (torch, OpenMP, the peers); default: usable CPUs")

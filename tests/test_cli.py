@@ -107,3 +107,67 @@ def test_evaluate_psp_gives_test_only_labels_the_propensity_of_count_0():
     # the dummy's sets: {label 0} for each of the 4 texts, 2 of them right, 6 true labels
     assert res["P@1"] == pytest.approx(0.5)
     assert res["micro-F1"] == pytest.approx(2 * 2 / (4 + 6))
+
+
+@pytest.mark.parametrize("option", ["--max-train", "--max-test"])
+@pytest.mark.parametrize("value", ["0", "-5", "ten"])
+def test_max_train_and_test_must_be_positive(capsys, option, value):
+    # before: 0 read as "all" and -5 as "all but the last 5", without a word
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--estimator", "dummy", option, value])
+    assert exc.value.code == 2  # an argparse usage error, before any data is loaded
+    err = capsys.readouterr().err
+    assert f"argument {option}: expected a number of texts (an int >= 1)" in err
+    if value == "ten":
+        assert "got 'ten'" in err
+    else:
+        assert f"got {value}; leave the option out to use all the texts" in err
+
+
+def test_head_of_split_rejects_zero_and_negative():
+    from sklearn_xmtc._cli import head_of_split
+
+    data = SimpleNamespace(X_train=["a", "b"], Y_train=sp.eye(2, format="csr"),
+                           X_test=["c"], Y_test=sp.eye(1, 2, format="csr"))
+    for kw in ({"max_train": 0}, {"max_test": -1}, {"max_train": 1.5}, {"max_test": True}):
+        with pytest.raises(ValueError, match=f"{next(iter(kw))} must be None"):
+            head_of_split(data, **kw)
+    assert head_of_split(data, max_train=np.int64(1)).X_train == ["a"]
+    assert data.X_test == ["c"]
+
+
+def _dummy_micro_f1(tmp_path, *set_args):
+    out = tmp_path / "res.jsonl"
+    assert main(["evaluate", "--estimator", "dummy", "--max-train", "500", "--max-test",
+                 "100", "--verbose", "0", "--json", str(out), "--set", *set_args]) == 0
+    return json.loads(out.read_text())["micro-F1"]
+
+
+def test_set_threshold_reaches_the_dummy(tmp_path, capsys):
+    """``--set threshold=...`` is a dummy parameter: it changes the dummy's sets."""
+    data = load_dataset("cooking")
+    Y_test = data.Y_test[:100]
+    # threshold 0 with strategy "prior": every training label is predicted for every text
+    n_train = data.Y_train[:500].shape[1]
+    tp = Y_test[:, :n_train].nnz
+    want_all = 2 * tp / (100 * n_train + Y_test.nnz)
+    assert _dummy_micro_f1(tmp_path, "strategy=prior", "threshold=0.0") == pytest.approx(
+        want_all)
+    # threshold 1: no label has prior 1 on cooking, so no label is predicted
+    assert _dummy_micro_f1(tmp_path, "strategy=prior", "threshold=1.0") == 0.0
+
+
+def test_set_errors_exit_before_loading_data(capsys):
+    # a key no chosen estimator has, an invalid value, and --pretrained for estimators
+    # without the parameter all exit with a message naming it, before the data set is read
+    cases = [(["--set", "patience_x=1"], r"no estimator of \['dummy'\] has the parameter"),
+             (["--set", "threshold=2"], r"invalid value for dummy: The 'threshold' parameter"),
+             (["--pretrained", "some-encoder"], r"--pretrained: no estimator of \['dummy'\]")]
+    for args, match in cases:
+        with pytest.raises(SystemExit, match=match):
+            main(["evaluate", "--dataset", "no-such-dataset", "--estimator", "dummy", *args])
+    # the second estimator's bad value fails before the first one trains
+    with pytest.raises(SystemExit, match="invalid value for xmlcnn: The 'max_epochs'"):
+        main(["evaluate", "--dataset", "no-such-dataset", "--estimator", "dummy", "xmlcnn",
+              "--set", "max_epochs=0"])
+    assert "fitting" not in capsys.readouterr().err

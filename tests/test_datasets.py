@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -101,6 +102,64 @@ def test_loader_errors(tiny_folder, tmp_path):
         load_jsonl_dataset(tiny_folder)
     with pytest.raises(ValueError, match="missing field 'body'"):
         load_jsonl_dataset(tiny_folder, text_field="body")
+
+
+def _latin1_records(n_good):
+    """``n_good`` UTF-8 lines, then one record whose text is latin-1 ("café" as b"caf\\xe9")."""
+    good = b"".join(json.dumps({"id": str(i), "text": "t", "labels": ["x"]}).encode() + b"\n"
+                    for i in range(n_good))
+    bad = '{"id": "bad", "text": "café", "labels": ["x"]}\n'.encode("latin-1")
+    return good, bad
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_latin1_split_names_file_line_and_byte_offset(tiny_folder, compress):
+    # 500 lines: past the first chunk the text reader decodes, so the line is not the
+    # one where decoding failed but the one holding the bad byte
+    good, bad = _latin1_records(500)
+    (tiny_folder / "train.jsonl").unlink()
+    name = "train.jsonl.gz" if compress else "train.jsonl"
+    (tiny_folder / name).write_bytes(gzip.compress(good + bad) if compress else good + bad)
+    offset = len(good) + bad.index(b"\xe9")
+    where = "of the uncompressed data" if compress else "in the file"
+    with pytest.raises(ValueError, match=rf"{re.escape(name)}:501: not valid UTF-8 at byte "
+                                         rf"offset {offset} {where}.*must be UTF-8.*iconv"):
+        load_jsonl_dataset(tiny_folder)
+    # the records before it load, and max_samples stops before the bad line
+    assert len(load_jsonl_dataset(tiny_folder, max_samples=500).X_train) == 500
+
+
+@pytest.mark.parametrize("extra, content", [
+    ("hierarchy.tsv", "ROOT\tg\ng\tx\ng\tcafé\n"),
+    ("label_texts.tsv", "x\tthe x\ny\tthe café\n"),
+    ("README.md", "# Tiny\n\nCafé recipes.\n"),
+])
+def test_latin1_side_files_name_file_and_line(tiny_folder, extra, content):
+    (tiny_folder / extra).write_bytes(content.encode("latin-1"))
+    line = 3 if extra != "label_texts.tsv" else 2
+    with pytest.raises(ValueError, match=rf"{re.escape(extra)}:{line}: not valid UTF-8 at "
+                                         r"byte offset \d+ in the file.*must be UTF-8"):
+        load_jsonl_dataset(tiny_folder)
+
+
+def test_utf8_byte_order_mark_is_dropped(tiny_folder):
+    bom = "\ufeff"
+    for name in ("train.jsonl", "hierarchy.tsv", "label_texts.tsv"):
+        path = tiny_folder / name
+        path.write_text(bom + path.read_text(encoding="utf-8"), encoding="utf-8")
+    data = load_jsonl_dataset(tiny_folder)
+    # before: invalid JSON on line 1, and "\ufeffROOT" read as a label of hierarchy.tsv
+    assert data.X_train[0] == "one" and data.hierarchy.parents("g") == []
+    assert data.label_texts == {"x": "the x", "y": "the y"}
+
+
+def test_json_escaped_lone_surrogate_names_file_and_line(tiny_folder):
+    (tiny_folder / "train.jsonl").write_text(
+        '{"id": "a", "text": "t", "labels": ["x"]}\n'
+        '{"id": "b", "text": "caf\\udcff", "labels": ["x"]}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"train\.jsonl:2: field 'text' is not valid Unicode: "
+                                         r"it holds a lone surrogate"):
+        load_jsonl_dataset(tiny_folder)
 
 
 def test_reuters_max_samples(shared_data):

@@ -27,39 +27,19 @@ def atomic_write_text(path, text, encoding="utf-8"):
         raise
 
 
-def _open(path, mode):
-    """``open`` or, for a ``.gz`` name, ``gzip.open`` (text modes read UTF-8)."""
-    opener = gzip.open if os.fspath(path).endswith(".gz") else open
-    if "b" in mode:
-        return opener(path, mode)
-    return opener(path, mode, encoding="utf-8")
-
-
-def _utf8_error(path):
-    """The ValueError for a file that is not valid UTF-8, naming the first bad line and
-    its byte offset (found by a second, binary pass: the text pass only knows the chunk)."""
-    where = "of the uncompressed data" if os.fspath(path).endswith(".gz") else "in the file"
-    offset = 0
-    with _open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):  # b"\n" never ends a multi-byte char
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad = raw[exc.start:exc.start + 4]
-                return ValueError(
-                    f"{os.fspath(path)}:{lineno}: not valid UTF-8 at byte offset "
-                    f"{offset + exc.start} {where} (byte {exc.start + 1} of the line, "
-                    f"{bad!r}...: {exc.reason}); {_UTF8_HINT}.")
-            offset += len(raw)
-    return ValueError(f"{os.fspath(path)}: not valid UTF-8; {_UTF8_HINT}.")
+def _open_binary(path):
+    """``open`` or, for a ``.gz`` name, ``gzip.open``, in binary mode."""
+    return (gzip.open if os.fspath(path).endswith(".gz") else open)(path, "rb")
 
 
 def iter_lines(path):
     """``(line number, line)`` of every line of a UTF-8 text file (plain or ``.gz``).
 
-    Line numbers are 1-based and line ends are kept; a UTF-8 byte order mark at
-    the start of the file is dropped (it would otherwise stick to the first
-    field).
+    Lines are split and numbered as a text-mode ``open`` does (``\\n``,
+    ``\\r\\n`` and ``\\r`` end a line, each end read as ``\\n``), 1-based; a UTF-8
+    byte order mark at the start of the file is dropped (it would otherwise
+    stick to the first field). Each line is decoded on its own, so the lines
+    before an invalid byte are yielded and the error names the exact line.
 
     Parameters
     ----------
@@ -74,18 +54,38 @@ def iter_lines(path):
     Raises
     ------
     ValueError
-        If the file is not valid UTF-8: the message names the file, the line,
-        the byte offset and how to re-encode it (never a bare
-        UnicodeDecodeError).
+        If a line is not valid UTF-8: the message names the file, the line,
+        the byte offset (of the uncompressed data for ``.gz``) and how to
+        re-encode the file (never a bare UnicodeDecodeError).
     """
-    try:
-        with _open(path, "rt") as fh:
-            for lineno, line in enumerate(fh, start=1):
+    offset, lineno = 0, 0
+    with _open_binary(path) as fh:
+        for raw in fh:
+            if b"\r" in raw:  # bytes.splitlines splits on exactly text mode's newlines
+                parts = [p[:-2] + b"\n" if p.endswith(b"\r\n") else
+                         p[:-1] + b"\n" if p.endswith(b"\r") else p
+                         for p in raw.splitlines(keepends=True)]
+            else:
+                parts = (raw,)
+            for part in parts:
+                lineno += 1
+                try:
+                    line = part.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise _utf8_error(path, lineno, offset, part, exc) from None
                 if lineno == 1 and line.startswith("\ufeff"):
                     line = line[1:]
+                offset += len(part)
                 yield lineno, line
-    except UnicodeDecodeError:
-        raise _utf8_error(path) from None
+
+
+def _utf8_error(path, lineno, offset, part, exc):
+    """The ValueError for line ``lineno`` (starting at byte ``offset``) not being UTF-8."""
+    where = "of the uncompressed data" if os.fspath(path).endswith(".gz") else "in the file"
+    return ValueError(
+        f"{os.fspath(path)}:{lineno}: not valid UTF-8 at byte offset {offset + exc.start} "
+        f"{where} (byte {exc.start + 1} of the line, {part[exc.start:exc.start + 4]!r}...: "
+        f"{exc.reason}); {_UTF8_HINT}.")
 
 
 def iter_text_lines(path):
