@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .labels import check_label_matrix, is_label_lists, labels_from_csr
+from .labels import check_label_matrix, labels_from_csr
 from .metrics import inverse_propensity, precision_at_k
 from .nn import topk_candidates
 from .utils.validation import check_k, check_texts
@@ -205,10 +205,31 @@ class BaseXMTCClassifier(BaseEstimator):
         return labels_from_csr(self.predict(X), self.classes_)
 
     def score(self, X, y):
-        """Precision@1 of :meth:`predict_topk` against ``y``."""
+        """Precision@1 of :meth:`predict_topk` against ``y``.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Texts.
+        y : sparse matrix, dense 0/1 array or sequence of label iterables
+            True labels, checked against ``classes_`` before predicting.  A
+            matrix needs at least ``len(classes_)`` columns: ``classes_``
+            first, in order, then any test-only labels (as the ``Y_test`` of
+            :func:`~sklearn_xmtc.datasets.load_jsonl_dataset`); fewer is a
+            ``ValueError`` naming both counts.  Label lists are mapped through
+            ``classes_`` (for a model fitted on a matrix these are the column
+            indices 0..L-1, so the lists hold those ints); labels the model
+            does not know count as misses, and a label of a type no class has
+            (names against integer ``classes_``) is a ``ValueError``.
+
+        Returns
+        -------
+        score : float
+        """
         texts = self._check_predict_input(X)
-        classes = self.classes_ if is_label_lists(y) else None  # a CSR may add columns
-        return float(precision_at_k(y, self.predict_topk(texts, k=1)[0], k=1, classes=classes))
+        Y, _ = check_label_matrix(y, classes=self.classes_, n_samples=len(texts), name="y",
+                                  unknown="extend")
+        return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1))
 
 
 def check_no_nan_scores(est, nan, start=0):

@@ -111,8 +111,9 @@ def test_index_padding_and_short_predictions():
     assert recall_at_k(y, np.array([[2, -1, -1]]), k=3) == pytest.approx(1 / 2)
     # only 2 columns given but k = 4: missing ranks are misses -> (1 + 1) / 4
     assert precision_at_k(y, np.array([[2, 0]]), k=4) == pytest.approx(2 / 4)
-    # an index beyond y_true's columns never hits
-    assert precision_at_k(y, np.array([[7, 0]]), k=2) == pytest.approx(1 / 2)
+    # an index beyond y_true's columns: y_true lacks labels of the model
+    with pytest.raises(ValueError, match="label index 7 but y_true has only 3 label columns"):
+        precision_at_k(y, np.array([[7, 0]]), k=2)
     # a label repeated in a row counts once: (hit at rank 1, repeat dropped) -> 1 / 2
     assert precision_at_k(y, np.array([[0, 0]]), k=2) == pytest.approx(1 / 2)
 
@@ -229,8 +230,8 @@ def test_hit_matrix_matches_hand_hits():
     got = M.hit_matrix(Y_HAND, S_HAND, k=3)
     expected = [[0, 1, 1], [0, 1, 0], [0, 0, 0], [0, 1, 1]]  # see the hand case above
     assert got.dtype == bool and got.astype(int).tolist() == expected
-    # indices: -1 and out-of-range never hit; a repeated label hits once
-    idx = np.array([[2, -1, 2], [7, 1, 1], [0, 0, 0], [3, 0, 4]])
+    # indices: -1 never hits; a repeated label hits once
+    idx = np.array([[2, -1, 2], [0, 1, 1], [0, 0, 0], [3, 0, 4]])
     assert M.hit_matrix(Y_HAND, idx, k=3).astype(int).tolist() == [
         [1, 0, 0],
         [0, 1, 0],
@@ -239,6 +240,8 @@ def test_hit_matrix_matches_hand_hits():
     ]
     with pytest.raises(ValueError, match="samples"):
         M.hit_matrix(Y_HAND, idx[:2], k=3)
+    with pytest.raises(ValueError, match="label index 7 but y_true has only 5"):
+        M.hit_matrix(Y_HAND, np.array([[2], [7], [0], [3]]), k=3)
 
 
 def test_psp_with_hand_computed_propensity():
@@ -530,8 +533,8 @@ def test_set_metrics_match_reference_and_sklearn(problem):
     assert classification_scores(sp.csr_matrix(y), sp.csr_matrix(p)) == pytest.approx(expected)
     assert classification_scores(y, p) == pytest.approx(expected)
     # the same sets as label lists and as top-k indices
-    lists_y = [list(np.flatnonzero(r)) for r in y]
-    lists_p = [list(np.flatnonzero(r)) for r in p]
+    lists_y = [tuple(np.flatnonzero(r)) for r in y]
+    lists_p = [tuple(np.flatnonzero(r)) for r in p]  # tuples: never rows of a 0/1 matrix
     classes = list(range(y.shape[1]))
     assert classification_scores(lists_y, lists_p, classes=classes) == pytest.approx(expected)
     top = np.full(p.shape, -1)
@@ -581,12 +584,15 @@ def test_set_metrics_label_lists_unseen_labels_are_errors():
     assert s2["micro_recall"] == 1.0
 
 
-def test_set_predictions_wider_than_truth_are_false_positives():
+def test_set_predictions_wider_than_truth_are_errors():
     y = sp.csr_matrix(np.array([[1, 0]]))
     p = sp.csr_matrix(np.array([[1, 0, 1]]))  # column 2 beyond y_true
-    assert micro_precision(y, p) == pytest.approx(1 / 2)
-    assert micro_recall(y, p) == 1.0
-    assert micro_precision(y, (np.array([[0, 2]]), None)) == pytest.approx(1 / 2)
+    with pytest.raises(ValueError, match="y_pred has 3 columns but y_true has only 2"):
+        micro_precision(y, p)
+    with pytest.raises(ValueError, match="label index 2 but y_true has only 2"):
+        micro_precision(y, (np.array([[0, 2]]), None))
+    # a prediction padded to y_true's width (test-only columns) is fine
+    assert micro_precision(sp.csr_matrix([[1, 0, 1]]), p) == 1.0
 
 
 def test_set_metric_errors():

@@ -279,7 +279,7 @@ def test_psp_scorer_on_a_fitted_dummy_with_a_wider_y():
     w = estimator_inv_propensity(est, n_columns=3)
     assert psp_at_k(Y_wide, top, k=2, inv_propensity=w) == pytest.approx(psp2)
     # y narrower than the training labels: its columns cannot be the estimator's
-    with pytest.raises(ValueError, match="n_columns=1"):
+    with pytest.raises(ValueError, match="1 label columns but there are 2 classes"):
         get_scorer("psp_at_1")(est, X_test, sp.csr_matrix(np.ones((3, 1))))
 
 

@@ -113,7 +113,7 @@ def _warn_if_ambiguous(arr, name):
             f"[tuple(r) for r in {name}]); to pass a matrix without this warning, give "
             f"np.asarray({name}) or a sparse matrix.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
@@ -325,13 +325,13 @@ def _check_labels(flat, lengths, name):
 
 
 def _kind(t, coarse=False):
-    """Type family of a label type; ``coarse`` merges bool/int/float (they compare equal)."""
+    """Type family of a label type; ``coarse`` merges bool/int/float (1 == 1.0 == True)."""
     if issubclass(t, (bool, np.bool_)):
-        return "number" if coarse else "bool"
+        return "numeric" if coarse else "bool"
     if issubclass(t, numbers.Integral):
-        return "number" if coarse else "int"
+        return "numeric" if coarse else "int"
     if issubclass(t, numbers.Real):
-        return "number" if coarse else "float"
+        return "numeric" if coarse else "float"
     if issubclass(t, str):
         return "str"
     return "bytes" if issubclass(t, bytes) else t.__name__
@@ -352,7 +352,7 @@ def _warn_mixed_types(flat, types, name):
         f"({type(b).__name__}); labels of different types are different classes (1 and "
         "'1' are two labels). Convert all labels to one type (e.g. str) if they should match.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,
     )
 
 
@@ -365,7 +365,7 @@ def _check_label_kinds(flat, types, class_list, name):
         return
     label = _first_of_kind(flat, foreign, coarse=True)
     hint = ""
-    if class_kinds == {"number"}:
+    if class_kinds == {"numeric"}:
         hint = (
             " A model fitted on a label matrix has classes_ = its column indices "
             f"0..{len(class_list) - 1}: pass a matrix with those columns first, or label "

@@ -8,10 +8,11 @@ Undefined ratios (0 / 0) are 0, as ``sklearn.metrics`` with
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..labels._binarizer import check_label_matrix, is_label_lists
 from ..labels._columns import pad_columns
-from ._inputs import check_same_rows, check_y_true, indices_to_csr
+from ._inputs import check_prediction_columns, check_same_rows, check_truth, indices_to_csr
 
 __all__ = [
     "classification_scores",
@@ -27,33 +28,40 @@ SET_METRICS = ("micro_precision", "micro_recall", "micro_f1", "macro_f1", "examp
 _PARAMS_DOC = """Parameters
     ----------
     y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True label sets (n_samples, n_labels); never densified.
+        True label sets (n_samples, n_labels); never densified.  A matrix has
+        the model's labels (``classes_``) first, then any test-only labels.
     y_pred : sparse matrix, dense 0/1 array, sequence of label lists or tuple
         Predicted label sets: a 0/1 matrix (``predict``'s CSR), label lists,
         or top-k indices given as the tuple ``(indices, scores)`` returned by
         ``predict_topk`` (``scores`` may be None; -1 = no label).  A dense
-        integer array is a 0/1 indicator matrix, never indices.  Columns
-        beyond ``y_true``'s are false positives.
+        integer array is a 0/1 indicator matrix, never indices.  A matrix
+        wider than ``y_true``, or an index beyond its columns, is a
+        ``ValueError``; predicted labels (of label lists) absent from the
+        classes are false positives.
     classes : array-like, default=None
-        Label names of the columns, for label lists (None: ``y_true``'s
-        sorted labels, or its column indices for a matrix).  Labels absent
-        from ``classes`` get extra columns, so they count as errors."""
+        Label of each column (e.g. ``estimator.classes_``).  Required when
+        ``y_true`` holds label lists and ``y_pred`` does not (a
+        ``ValueError`` otherwise); when both are label lists, None compares
+        the labels themselves.  With a matrix ``y_true``, None means its
+        column indices, and it must have at least ``len(classes)`` columns.
+        Labels absent from ``classes`` get extra columns, so they count as
+        errors."""
 
 
-def _check_pred_sets(y_pred, n_columns, classes):
+def _check_pred_sets(y_pred, Y, n_named, classes):
+    """``y_pred`` as a CSR set matrix aligned with the columns of ``Y``."""
     if isinstance(y_pred, tuple) and len(y_pred) == 2 and np.ndim(y_pred[0]) == 2:
         idx = np.asarray(y_pred[0])
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Top-k indices must be integers, got dtype {idx.dtype}.")
         if idx.size and idx.min() < -1:
             raise ValueError(f"Label indices must be >= 0 or -1 (none); found {idx.min()}.")
-        return indices_to_csr(idx, n_columns)
+        check_prediction_columns(idx, idx, n_named, classes)
+        return indices_to_csr(idx, Y.shape[1])
     if is_label_lists(y_pred):
-        if classes is None:
-            classes = np.arange(n_columns)
-        return check_label_matrix(y_pred, classes=classes, name="y_pred", unknown="extend")[0]
+        return _pred_label_lists(y_pred, Y.shape[1], classes)
     try:
-        return check_label_matrix(y_pred, name="y_pred")[0]
+        P = check_label_matrix(y_pred, name="y_pred")[0]
     except ValueError as exc:
         if "binary" not in str(exc):
             raise
@@ -61,20 +69,42 @@ def _check_pred_sets(y_pred, n_columns, classes):
             f"{exc} Top-k label indices are passed as the tuple (indices, scores) "
             "or (indices, None)."
         ) from None
+    check_prediction_columns(P, None, n_named, classes)
+    return P
+
+
+def _pred_label_lists(y_pred, n_columns, classes):
+    """Predicted label lists over ``classes`` (None: ``arange(n_columns)``); labels
+    absent from them go to columns after all ``n_columns`` of ``y_true``."""
+    if classes is None:
+        classes = np.arange(n_columns)
+    P = check_label_matrix(y_pred, classes=classes, name="y_pred", unknown="extend")[0]
+    shift = n_columns - len(classes)
+    if shift and P.shape[1] > len(classes):  # keep clear of y_true's test-only columns
+        P = P.copy()
+        P.indices[P.indices >= len(classes)] += shift
+        P = sp.csr_matrix((P.data, P.indices, P.indptr), shape=(P.shape[0], P.shape[1] + shift))
+    return P
 
 
 def check_sets(y_true, y_pred, classes=None):
     """Convert true and predicted sets to two CSR matrices of equal shape."""
-    if is_label_lists(y_true) and is_label_lists(y_pred):
+    true_lists = is_label_lists(y_true)
+    if true_lists and is_label_lists(y_pred):
         rows_true, rows_pred = list(y_true), list(y_pred)
-        both = check_y_true(rows_true + rows_pred, classes=classes, name="y_true/y_pred")
+        both = check_truth(
+            rows_true + rows_pred, classes=classes, name="y_true/y_pred", require_classes=False
+        )[0]
         n = len(rows_true)
         check_same_rows((n,), (both.shape[0] - n,))
         return both[:n], both[n:]
-    if is_label_lists(y_true) and classes is None:
-        classes = check_label_matrix(y_true, name="y_true")[1]
-    Y = check_y_true(y_true, classes=classes)
-    P = _check_pred_sets(y_pred, Y.shape[1], classes)
+    if true_lists and classes is None:
+        raise ValueError(
+            "y_true holds label lists and y_pred is a matrix or top-k indices, so classes= "
+            "is required: the label of each column of y_pred (e.g. estimator.classes_)."
+        )
+    Y, n_named = check_truth(y_true, classes=classes)
+    P = _check_pred_sets(y_pred, Y, n_named, classes)
     check_same_rows(Y.shape, P.shape)
     width = max(Y.shape[1], P.shape[1])
     return pad_columns(Y, width), pad_columns(P, width)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..labels._binarizer import check_label_matrix
+from ..labels._binarizer import _check_matrix_columns, check_label_matrix, is_label_lists
 from ..utils.validation import check_k
 
 __all__ = [
     "check_inv_propensity",
+    "check_prediction_columns",
     "check_same_rows",
+    "check_truth",
     "check_y_true",
     "indices_to_csr",
     "prediction_shape",
@@ -21,20 +23,76 @@ __all__ = [
 ]
 
 
-def check_y_true(y_true, *, classes=None, name="y_true"):
+def check_y_true(y_true, *, classes=None, name="y_true", require_classes=True):
     """Return ``y_true`` as a canonical CSR 0/1 matrix (never densified).
 
-    Label lists are mapped through ``classes``; a label absent from
-    ``classes`` gets an extra column after the known ones, so it can only be
-    missed.  A CSR that is already canonical and binary is used as it is.
+    See :func:`check_truth` (this returns its matrix only).
     """
-    if _is_canonical_binary_csr(y_true) and (classes is None or len(classes) == y_true.shape[1]):
+    return check_truth(y_true, classes=classes, name=name, require_classes=require_classes)[0]
+
+
+def check_truth(y_true, *, classes=None, name="y_true", require_classes=True):
+    """``(Y, n_named)``: ``y_true`` as canonical CSR and the columns predictions may name.
+
+    Label lists need ``classes`` (a ``ValueError`` otherwise, unless
+    ``require_classes`` is False: then ``y_true``'s sorted labels are the
+    classes); they are mapped through ``classes``, and a label absent from
+    ``classes`` gets an extra column after the known ones, so it can only be
+    missed (predictions may name the ``len(classes)`` known columns only).
+    A matrix must have at least ``len(classes)`` columns when ``classes`` is
+    given: the classes first, then any test-only labels (fewer is a
+    ``ValueError`` naming both counts).  A CSR that is already canonical and
+    binary is used as it is.
+    """
+    lists = is_label_lists(y_true)
+    if lists and classes is None and require_classes:
+        raise ValueError(
+            f"{name} holds label lists, so classes= is required: the label of each column "
+            "the predictions index (e.g. estimator.classes_). Without it the labels of "
+            f"{name} cannot be matched with predicted label indices."
+        )
+    if not lists and _is_canonical_binary_csr(y_true):
         Y = sp.csr_matrix(y_true)
+        if classes is not None:
+            _check_matrix_columns(Y, len(classes), name, "extend")
     else:
         Y, _ = check_label_matrix(y_true, classes=classes, name=name, unknown="extend")
     if Y.shape[0] == 0:
         raise ValueError(f"{name} has no samples; at least one is required.")
-    return Y
+    n_named = len(classes) if lists and classes is not None else Y.shape[1]
+    return Y, n_named
+
+
+def check_prediction_columns(y_pred, idx, n_named, classes=None, name="y_true"):
+    """Raise ``ValueError`` when ``y_pred`` names a column ``y_true`` does not have.
+
+    A score (or set) matrix may have at most ``n_named`` columns (and at least
+    ``len(classes)`` when ``classes`` is given); top-k indices ``idx`` must be
+    below ``n_named``.  Both counts are named in the message.
+    """
+    y_pred = _unwrap_topk_tuple(y_pred)
+    rule = (
+        f"{name} needs one column per label the model can predict (its classes_, in "
+        "order), optionally followed by columns of test-only labels; label lists need "
+        "classes= (the model's classes_)."
+    )
+    indices = not sp.issparse(y_pred) and np.asarray(y_pred).dtype.kind in "iu"
+    if indices:  # top-k label indices: their width is k, not the label count
+        top = int(idx.max()) if idx.size else -1
+        if top >= n_named:
+            raise ValueError(
+                f"y_pred holds the label index {top} but {name} has only {n_named} label "
+                f"columns. {rule}"
+            )
+        return
+    width = y_pred.shape[1] if sp.issparse(y_pred) else np.shape(y_pred)[1]
+    low = 0 if classes is None else len(classes)
+    if width > n_named:
+        raise ValueError(
+            f"y_pred has {width} columns but {name} has only {n_named} label columns. {rule}"
+        )
+    if width < low:
+        raise ValueError(f"y_pred has {width} columns but there are {low} classes. {rule}")
 
 
 def _is_canonical_binary_csr(Y):

@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils.validation import check_k
-from ._inputs import check_same_rows, check_y_true, prediction_shape, to_topk_indices
+from ._inputs import (
+    check_prediction_columns,
+    check_same_rows,
+    check_truth,
+    prediction_shape,
+    to_topk_indices,
+)
 from ._ranking_core import RANKING_METRICS, _hits, ranking_core
 
 __all__ = [
@@ -36,16 +42,23 @@ _Y_PRED_DOC = """y_pred : ndarray, sparse matrix or tuple
 
         The dtype decides: integer = indices, floating = scores.  Scores are
         ranked in decreasing order, ties broken by the lower label index; a
-        score of -inf is never ranked.  Indices at or beyond ``y_true``'s
-        column count never hit."""
+        score of -inf is never ranked.  ``y_true`` must have a column for
+        every label ``y_pred`` can name: an index at or beyond its column
+        count, or a score matrix wider than it, is a ``ValueError``."""
 
 _K_DOC = """y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); label lists need ``classes``.
+        True labels (n_samples, n_labels): a matrix whose first columns are
+        the predicted labels (the model's ``classes_``), optionally followed
+        by test-only labels; or label lists, which need ``classes``.
     {y_pred}
     k : int, default=5
         Cut-off, >= 1.""".format(y_pred=_Y_PRED_DOC)
 _CLASSES_DOC = """classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists."""
+        Label of each column ``y_pred`` indexes (e.g. ``estimator.classes_``).
+        Required when ``y_true`` holds label lists (a ``ValueError``
+        otherwise): they are mapped through it, and labels absent from it
+        count as misses.  With a matrix ``y_true``, it must have at least
+        ``len(classes)`` columns (fewer is a ``ValueError``)."""
 _PARAMS_DOC = "Parameters\n    ----------\n    " + _K_DOC + "\n    " + _CLASSES_DOC
 _PS_PARAMS_DOC = ("Parameters\n    ----------\n    " + _K_DOC + """
     inv_propensity : array-like of shape (n_labels,)
@@ -93,9 +106,10 @@ def ranking_scores(
     Parameters
     ----------
     y_true : sparse matrix, dense 0/1 array or sequence of label lists
-        True labels (n_samples, n_labels); never densified.  Label lists are
-        mapped to columns through ``classes``; a label not in ``classes`` gets
-        an extra column and can only be missed.
+        True labels (n_samples, n_labels); never densified.  A matrix has the
+        predicted labels first, then any test-only labels.  Label lists are
+        mapped to columns through ``classes`` (required with them); a label
+        not in ``classes`` gets an extra column and can only be missed.
     {y_pred}
     ks : int or sequence of int, default=(1, 3, 5)
         Cut-offs, each >= 1.
@@ -108,7 +122,9 @@ def ranking_scores(
         Among "precision", "recall", "ndcg", "psp", "psndcg".  None means the
         first three, plus the last two when ``inv_propensity`` is given.
     classes : array-like, default=None
-        Label names of the columns, used when ``y_true`` holds label lists.
+        Label of each column ``y_pred`` indexes (e.g. ``estimator.classes_``);
+        required when ``y_true`` holds label lists.  A matrix ``y_true`` must
+        have at least ``len(classes)`` columns.
 
     Returns
     -------
@@ -133,10 +149,17 @@ def ranking_scores(
     """
     ks = _check_ks(ks)
     metrics = _check_metrics(metrics, inv_propensity)
-    Y = check_y_true(y_true, classes=classes)
-    idx = to_topk_indices(y_pred, max(ks))
-    check_same_rows(Y.shape, prediction_shape(y_pred))
+    Y, idx = _truth_and_topk(y_true, y_pred, max(ks), classes)
     return ranking_core(Y, idx, ks, metrics, inv_propensity)
+
+
+def _truth_and_topk(y_true, y_pred, k, classes):
+    """``y_true`` as CSR and ``y_pred`` as top-``k`` indices, rows and columns checked."""
+    Y, n_named = check_truth(y_true, classes=classes)
+    idx = to_topk_indices(y_pred, k)
+    check_same_rows(Y.shape, prediction_shape(y_pred))
+    check_prediction_columns(y_pred, idx, n_named, classes)
+    return Y, idx
 
 
 def hit_matrix(y_true, y_pred, k=5, *, classes=None):
@@ -161,10 +184,7 @@ def hit_matrix(y_true, y_pred, k=5, *, classes=None):
     >>> hit_matrix(y_true, np.array([[2, 1], [1, -1]]), k=2).tolist()
     [[True, False], [True, False]]
     """
-    Y = check_y_true(y_true, classes=classes)
-    idx = to_topk_indices(y_pred, k)
-    check_same_rows(Y.shape, prediction_shape(y_pred))
-    return _hits(Y, idx)
+    return _hits(*_truth_and_topk(y_true, y_pred, k, classes))
 
 
 def _single(metric, y_true, y_pred, k, classes, inv_propensity=None):

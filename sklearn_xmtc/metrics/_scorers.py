@@ -6,13 +6,18 @@ method).  :func:`xmtc_scoring` bundles several into one
 callable returning a dict, so a multi-metric search runs inference once.
 Not built on ``sklearn.metrics.make_scorer``, which slices ``predict_proba``
 for 2-label problems and only knows sklearn's names.
+
+``y`` is checked against the estimator's ``classes_`` as
+``BaseXMTCClassifier.score`` does: a matrix needs at least ``len(classes_)``
+columns (``classes_`` first, then test-only labels; fewer is a
+``ValueError``), label lists are mapped through ``classes_`` (unknown labels
+count as misses).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..labels._binarizer import is_label_lists
 from ..utils.validation import check_k
 from ._classification import SET_METRICS, check_sets, classification_core
 from ._inputs import check_same_rows, check_y_true, to_topk_indices
@@ -43,13 +48,14 @@ def _final_estimator(estimator, X, method):
 
 
 def _true_matrix(estimator, y):
-    """``y`` as CSR; label lists are mapped through ``estimator.classes_``.
+    """``y`` as CSR, checked against ``estimator.classes_`` as ``score`` does.
 
-    Labels unseen by the estimator (e.g. absent from the training fold) get
+    A matrix needs at least ``len(classes_)`` columns (``classes_`` first,
+    then test-only labels); label lists are mapped through ``classes_``, and
+    labels unseen by the estimator (e.g. absent from the training fold) get
     extra columns, so they count as missed.
     """
-    classes = getattr(estimator, "classes_", None) if is_label_lists(y) else None
-    return check_y_true(y, classes=classes, name="y")
+    return check_y_true(y, classes=getattr(estimator, "classes_", None), name="y")
 
 
 def _topk_indices(estimator, X, k):
