@@ -92,3 +92,10 @@ def test_ordered_iterables_are_still_accepted(fitted):
     np.testing.assert_array_equal(est.predict_proba(texts.values()), want)
     assert check_texts(texts.keys()) == ["a", "b"]
     assert check_texts(t for t in ("x", "y")) == ["x", "y"]
+
+
+def test_label_texts_with_a_lone_surrogate_name_the_label():
+    from sklearn_xmtc.labels import load_label_texts
+
+    with pytest.raises(ValueError, match=r"label_texts\['a'\] is not valid Unicode"):
+        load_label_texts({"a": "caf\udcff"})

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 
 from ..utils._io import iter_text_lines
+from ..utils.validation import _check_unicode
 
 __all__ = ["load_label_texts"]
 
@@ -65,6 +66,7 @@ def load_label_texts(spec):
                 raise TypeError(
                     f"label_texts[{label!r}] must be a str, got {type(text).__name__}."
                 )
+            _check_unicode(text, f"label_texts[{label!r}]")
         return dict(spec)
     if isinstance(spec, (str, os.PathLike)):
         if not os.path.isfile(spec):
