@@ -196,7 +196,7 @@ def test_each_group_follows_eq15_during_fit(tiny, xlnet_small):
     lrs = {"encoder": 1e-3, "hidden": 2e-3, "output": 5e-3}
     est = APLCTransformerClassifier(**{**xlnet_small, "max_epochs": 2, "warmup_steps": 2,
                                        "lr_encoder": 1e-3, "lr_hidden": 2e-3,
-                                       "lr_output": 5e-3}).fit(X, Y)
+                                       "lr_output": 5e-3, "keep_optimizer": True}).fit(X, Y)
     factors = [0.0, 0.5, 1.0, 0.75, 0.5, 0.25]  # t = 0 .. 5; t_w = 2, t_a = 6
     groups = est.net_.optimizer_.param_groups
     assert len(groups) == 3

@@ -70,8 +70,9 @@ def test_decoding_stops_at_the_empty_label_for_first_n_and_mle(tiny, monkeypatch
     L = Y_tr.shape[1]
     seq = torch.tensor([[3, L, 5], [L, 2, 4], [1, 2, 7]])  # greedy outputs, forced
     import sklearn_xmtc._generative as mod
-    monkeypatch.setattr(mod, "forward_eval",
-                        lambda net, X: {"sequence": seq[: len(X["input_ids"])]})
+    monkeypatch.setattr(mod, "forward_eval", lambda net, X: {
+        "sequence": seq[: len(X["input_ids"])],
+        "log_probs": torch.zeros(len(X["input_ids"]), 3, L + 1)})
     expected = {"first_n": [[3], [], [1, 2, 7]], "all": [[3, 5], [2, 4], [1, 2, 7]]}
     for params, key in ((dict(matching="first_n"), "first_n"), (dict(loss="mle"), "first_n"),
                         (dict(matching="all"), "all")):
