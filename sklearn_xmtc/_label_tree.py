@@ -154,6 +154,10 @@ class LabelTreeMixin:
     def _fitted_nets(self):
         return [net for nets in self.tree_nets_ for net in nets]
 
+    def _embedding_net(self):
+        """The network that scores the leaves (the last level of the first tree)."""
+        return self.tree_nets_[0][-1]
+
     # -- prediction ---------------------------------------------------------------------
     def _beam(self, nets, tree, X, stop_level=None):
         stop = tree.height - 1 if stop_level is None else stop_level

@@ -167,6 +167,46 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
             yield self._predict_batch(X, k)
 
+    # -- text embeddings ----------------------------------------------------------
+    def _embedding_net(self):
+        """Hook: the skorch net whose ``embedding`` output :meth:`transform` returns."""
+        return self.net_
+
+    def transform(self, X):
+        """Text embeddings: the ``embedding`` field of the fitted network.
+
+        Batch by batch (memory O(batch_size x d)), in evaluation mode, so the
+        same text gets the same vector (within float rounding, 1e-5) whatever
+        else is in its batch. What the vector is depends on the method (see its
+        class docstring and :mod:`sklearn_xmtc.nn._output`). Composes in
+        ``FeatureUnion`` / ``ColumnTransformer``.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        embeddings : ndarray of float32, shape (n_samples, d)
+        """
+        texts = self._check_predict_input(X)
+        net = self._embedding_net()
+        parts = [forward_eval(net, batch)["embedding"].float().cpu().numpy()
+                 for batch in iter_eval_batches(net, self._make_dataset(texts))]
+        if not parts:
+            width = self._embedding_width(net)
+            return np.empty((0, width), np.float32)
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def _embedding_width(self, net):
+        one = self._make_dataset(["a"])
+        (batch,) = list(iter_eval_batches(net, one))
+        return forward_eval(net, batch)["embedding"].shape[1]
+
+    def fit_transform(self, X, y):
+        """``fit(X, y)``, then :meth:`transform` of the training texts."""
+        return self.fit(X, y).transform(X)
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         net = state.get("net_")

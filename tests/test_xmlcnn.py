@@ -282,3 +282,16 @@ def test_pickles_hold_the_weights_once_and_no_optimizer_unless_asked(tiny):
     loaded = pickle.loads(pickle.dumps(est))
     assert loaded.net_.module is loaded.net_.module_
     assert np.array_equal(loaded.predict_topk(X[:5], k=3)[0], est.predict_topk(X[:5], k=3)[0])
+
+
+def test_transform_composes_in_a_feature_union(tiny):
+    from sklearn.pipeline import FeatureUnion
+
+    X, Y = tiny[0][:64], tiny[1][:64]
+    union = FeatureUnion([("a", XMLCNNClassifier(max_epochs=1, **{**SMALL, "hidden_size": 8})),
+                          ("b", XMLCNNClassifier(max_epochs=1, **{**SMALL, "hidden_size": 4}))])
+    Z = union.fit_transform(X, Y)
+    assert Z.shape == (64, 12) and Z.dtype == np.float32
+    a = union.transformer_list[0][1]
+    assert np.array_equal(Z[:, :8], a.transform(X)) and np.array_equal(
+        a.fit_transform(X, Y), a.transform(X))

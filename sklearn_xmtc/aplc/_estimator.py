@@ -30,6 +30,8 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
     hold a positive of the sample (eq. 5), with discriminative learning rates
     (AdamW groups for the encoder, hidden layer and APLC layer) and slanted
     triangular learning rates (eq. 15), stepped every batch.
+    :meth:`transform` returns the hidden layer's output (``hidden_size``
+    wide): the pooled encoder output mapped to the APLC layer's input.
 
     Parameters
     ----------

@@ -56,6 +56,9 @@ class AttentionXMLClassifier(_BaseAttentionXML):
     Algorithm 1 of [2]), one network is trained per level top-down on the
     children of the ``n_candidates`` best parent nodes plus the positives,
     and prediction is a beam search with path-product scores.
+    :meth:`transform` returns the masked max-pooling of the BiLSTM states
+    (``2 * hidden_size`` wide) of the network that scores the leaves (the
+    last level of the first tree).
 
     Parameters
     ----------
@@ -163,9 +166,12 @@ class LightAttentionClassifier(_BaseAttentionXML):
     of the ``n_sampled_clusters`` clusters the generator currently ranks
     best, so the negatives move as the generator learns; the loss is the
     BCE of the generator on cluster targets plus the BCE of the
-    discriminator on the candidates (Zhu, Teng and Huang [1]_, Algorithm 2). A label's
-    score is sigmoid(cluster score) x sigmoid(label score) over the labels
-    of the best ``n_sampled_clusters`` clusters.
+    discriminator on the candidates (Zhu, Teng and Huang [1]_, Algorithm 2).
+    A label's score is sigmoid(cluster score) x sigmoid(label score) over the
+    labels of the best ``n_sampled_clusters`` clusters. :meth:`transform`
+    returns the max-pooled BiLSTM states the generator reads (``2 *
+    hidden_size`` wide; with ``negative_sampling="static"``, those of the
+    network that scores the labels).
 
     Parameters
     ----------

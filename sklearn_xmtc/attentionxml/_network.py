@@ -67,7 +67,9 @@ class AttentionXMLModule(nn.Module):
         mask = attention_mask.bool()
         H = self.encode(input_ids, mask)
         embedding = masked_max_pool(H, mask)  # (B, 2h)
-        if candidates is None and parents is None and self.children_ is None:
+        if candidates is None and parents is None:
+            if self.children_ is not None:  # a level below the top, asked for its embedding
+                return {"embedding": embedding}
             return {"logits": self.score(H, mask), "embedding": embedding}  # flat: (B, L)
         if candidates is None:
             cand = self.children_[parents.clamp(min=0)]  # (B, C, K)

@@ -34,6 +34,8 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
     Hungarian algorithm (so label order does not matter) and adds a semantic
     optimal-transport distance between the predictions and the true labels
     in label-embedding space, solved with IPOT (Cao and Zhang 2022).
+    :meth:`transform` returns the masked mean of the BiGRU encoder states
+    (``2 * hidden_size`` wide), which also starts the decoder.
 
     :meth:`predict` returns the generated set (``threshold`` is not used).
     Greedy decoding runs N steps and never repeats a label. With

@@ -137,6 +137,26 @@ def check_fit_predict_shapes(name, est):
         raise AssertionError(f"{name}.predict_topk([]) must give shape (0, 2)")
     if hasattr(fitted, "net_"):
         _check_network_contract(name, fitted, X[:5])
+    if hasattr(fitted, "transform"):
+        _check_transform(name, fitted, X[:9])
+
+
+def _check_transform(name, fitted, X):
+    """``transform``: float32 (n, d), deterministic, and a text's vector does not depend on
+    the other texts of its batch (each text alone gives the same row within 1e-5)."""
+    E = fitted.transform(X)
+    if E.dtype != np.float32 or E.ndim != 2 or E.shape[0] != len(X) or not np.isfinite(E).all():
+        raise AssertionError(f"{name}.transform gave {E.dtype} {E.shape}, not finite float32 "
+                             f"({len(X)}, d)")
+    if not np.array_equal(E, fitted.transform(X)):
+        raise AssertionError(f"{name}.transform differs between two calls")
+    alone = np.concatenate([fitted.transform([x]) for x in X])
+    gap = float(np.abs(E - alone).max())
+    if gap > 1e-5:
+        raise AssertionError(f"{name}.transform depends on the batch: a text alone differs by "
+                             f"{gap:.2e} from the same text among others")
+    if fitted.transform([]).shape != (0, E.shape[1]):
+        raise AssertionError(f"{name}.transform([]) must give shape (0, {E.shape[1]})")
 
 
 def _check_network_contract(name, fitted, X):

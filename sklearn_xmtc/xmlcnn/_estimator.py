@@ -22,7 +22,9 @@ class XMLCNNClassifier(TrainedVocabularyMixin, BaseNeuralXMTCClassifier):
     convolutions of several widths, dynamic max pooling (each feature map is
     max-pooled per chunk of the text, keeping coarse position), a bottleneck
     layer and one sigmoid output per label, trained with binary
-    cross-entropy over all labels.
+    cross-entropy over all labels. Dynamic max pooling cuts each text's own
+    length (not the padded length of its batch) into the chunks.
+    :meth:`transform` returns the bottleneck output (``hidden_size`` wide).
 
     Parameters
     ----------
