@@ -21,6 +21,7 @@ from sklearn_xmtc.metrics import (
     get_scorer_names,
     inverse_propensity,
     make_xmtc_scorer,
+    precision_at_k,
     psp_at_k,
     ranking_scores,
     recall_at_k,
@@ -419,7 +420,13 @@ def test_grid_search_single_scorer_and_label_lists():
         error_score="raise",
     )
     assert set(res) >= {"test_precision_at_3", "test_macro_f1"}
-    assert np.all((res["test_precision_at_3"] >= 0) & (res["test_precision_at_3"] <= 1))
+    by_hand = []  # each fold: the fold's frequency ranking against its test rows
+    for train, test in KFold(3).split(X):
+        fold = FrequentLabels().fit([X[i] for i in train], [lists[i] for i in train])
+        idx = fold.predict_topk([X[i] for i in test], k=3)[0]
+        by_hand.append(precision_at_k([lists[i] for i in test], idx, k=3,
+                                      classes=fold.classes_))
+    assert np.allclose(res["test_precision_at_3"], by_hand)
     assert not any(math.isnan(v) for v in res["test_macro_f1"])
 
 

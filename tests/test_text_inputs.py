@@ -61,8 +61,10 @@ def test_every_predict_method_rejects_a_lone_surrogate(fitted, name, method):
         _call(fitted[name], method, BAD)
     # the same texts without row 3 are predicted, one row each
     out = _call(fitted[name], method, BAD[:3] + BAD[4:])
-    if method == "score":
-        assert 0.0 <= out <= 1.0
+    if method == "score":  # P@1 against "fruit" for every text: top-1 == "fruit"
+        est = fitted[name]
+        top = est.classes_[est.predict_topk(BAD[:3] + BAD[4:], k=1)[0][:, 0]]
+        assert out == pytest.approx(float(np.mean(top == "fruit")))
     else:
         out = out[0] if method == "predict_topk" else out  # (indices, scores)
         assert (len(out) if isinstance(out, list) else out.shape[0]) == 4
