@@ -24,6 +24,11 @@ candidates when :meth:`predict_topk` runs. Class attributes ``_target``
 ("dense" (B, L) targets or "indices" (B, P) padded positives) and
 ``_labels_in_input`` (positives also fed to ``forward`` as ``labels`` while
 training) choose the training batch format.
+
+The tokenizer and the device live here and in the mixins, not in ``_base.py`` as
+the layout of ``shared/DESIGN.md`` has it: the re-cut of issue 13, which wins where
+the two differ, keeps in the base only what every estimator (the dummy included)
+shares.
 """
 
 from __future__ import annotations
