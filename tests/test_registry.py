@@ -148,3 +148,12 @@ def test_plugin_in_the_benchmark_harness(plugin_env, tmp_path):
     assert "python -m benchmarks.run --datasets cooking" in rec["command"]
     assert f"| cooking | {PLUGIN_NAME} |" in done.stdout
     assert np.isfinite(rec["P@1"])
+
+
+def test_available_looks_for_the_modules_a_method_needs():
+    from sklearn_xmtc._registry import Method
+
+    assert Method("a", "m:C").available()
+    assert Method("b", "m:C", extra="anything", requires=("numpy", "scipy")).available()
+    assert not Method("c", "m:C", extra="x", requires=("no_such_module_xmtc",)).available()
+    assert not Method("d", "m:C", extra="plot", requires=("no_such_module_xmtc",)).available()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
+import zlib
 
 __all__ = ["atomic_write_text", "iter_lines", "iter_text_lines", "read_text"]
 
@@ -60,7 +61,7 @@ def iter_lines(path):
     """
     offset, lineno = 0, 0
     with _open_binary(path) as fh:
-        for raw in fh:
+        for raw in _checked_raw_lines(fh, path, lambda: lineno):
             if b"\r" in raw:  # bytes.splitlines splits on exactly text mode's newlines
                 parts = [p[:-2] + b"\n" if p.endswith(b"\r\n") else
                          p[:-1] + b"\n" if p.endswith(b"\r") else p
@@ -77,6 +78,21 @@ def iter_lines(path):
                     line = line[1:]
                 offset += len(part)
                 yield lineno, line
+
+
+def _checked_raw_lines(fh, path, lineno):
+    """The binary lines of ``fh``; a damaged ``.gz`` stream (bad header, truncated,
+    corrupt data) raises ValueError naming the file and the last line read."""
+    it = iter(fh)
+    while True:
+        try:
+            raw = next(it)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{os.fspath(path)}: the gzip data is damaged after line "
+                             f"{lineno()} ({type(exc).__name__}: {exc}).") from exc
+        yield raw
 
 
 def _utf8_error(path, lineno, offset, part, exc):
