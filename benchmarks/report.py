@@ -95,10 +95,17 @@ def _run_key(r):
 
 
 def latest_per_pair(records):
-    """The last record of each (dataset, system, seed), in first-seen order; (kept, n dropped)."""
+    """The last record of each (dataset, system, seed), in first-seen order; (kept, n dropped).
+
+    A "skipped" record (the peer was not installed for that run) is no measurement: it
+    never replaces an earlier record of the pair that has results.
+    """
     last = {}
     for r in records:
-        last[_run_key(r)] = r
+        key = _run_key(r)
+        if r.get("status") == "skipped" and last.get(key, {}).get("status") == "ok":
+            continue
+        last[key] = r
     order = list(dict.fromkeys(map(_run_key, records)))
     return [last[key] for key in order], len(records) - len(last)
 

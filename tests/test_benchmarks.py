@@ -215,6 +215,11 @@ def test_report_keeps_the_latest_record_of_a_rerun_pair():
                                              "status": "ok"}])
     assert [(r["system"], r.get("seed", 0)) for r in kept] == [("a", 0), ("b", 0), ("b", 1)]
     assert dropped == 1
+    # a later skip (the peer not installed for that run) is no measurement
+    kept, _ = latest_per_pair(recs + [{"dataset": "d", "system": "b", "status": "skipped"}])
+    assert [(r["system"], r["status"]) for r in kept] == [("a", "ok"), ("b", "ok")]
+    kept, _ = latest_per_pair([{"dataset": "d", "system": "c", "status": "skipped"}])
+    assert kept[0]["status"] == "skipped"  # with nothing better, the skip is shown
 
 
 def test_variant_names_need_a_registered_base():
