@@ -75,18 +75,19 @@ class BaseXMTCClassifier(BaseEstimator):
         self : object
         """
         self._validate_params()
-        texts = check_texts(X, name="X")
-        Y, classes = check_label_matrix(y, n_samples=len(texts), name="y")
+        texts = self._check_fit_input(X)
+        n_samples = _n_rows(texts)
+        Y, classes = check_label_matrix(y, n_samples=n_samples, name="y")
         if Y.shape[1] == 0:
             raise ValueError("y has an empty label space: at least one label is required.")
         if Y.nnz == 0:
             raise ValueError("y has no positive label at all; nothing can be learned.")
         self.classes_ = classes
         self.n_labels_ = len(classes)
-        self.n_samples_fit_ = len(texts)
+        self.n_samples_fit_ = n_samples
         self.label_frequencies_ = np.bincount(Y.indices, minlength=Y.shape[1]).astype(np.int64)
         self.inv_propensity_ = inverse_propensity(
-            label_frequencies=self.label_frequencies_, n_samples=len(texts),
+            label_frequencies=self.label_frequencies_, n_samples=n_samples,
             A=self.propensity_a, B=self.propensity_b)
         self._fit(texts, Y)
         return self
@@ -96,6 +97,11 @@ class BaseXMTCClassifier(BaseEstimator):
 
     def _iter_candidate_scores(self, texts, k=None):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _check_fit_input(self, X):
+        """The validated training inputs (a list of str; an estimator that takes a
+        feature matrix overrides this and :meth:`_check_predict_input`)."""
+        return check_texts(X, name="X")
 
     # -- prediction ---------------------------------------------------------
     def _check_predict_input(self, X):
@@ -173,7 +179,7 @@ class BaseXMTCClassifier(BaseEstimator):
         r = np.concatenate(rows) if rows else np.empty(0, np.int64)
         c = np.concatenate(cols) if cols else np.empty(0, np.int64)
         out = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)),
-                            shape=(len(texts), self.n_labels_))
+                            shape=(_n_rows(texts), self.n_labels_))
         out.sum_duplicates()
         out.data[:] = 1.0
         return out
@@ -186,7 +192,7 @@ class BaseXMTCClassifier(BaseEstimator):
         tree or sampling method's candidates get probability 0.
         """
         texts = self._check_predict_input(X)
-        out = np.zeros((len(texts), self.n_labels_), dtype=np.float32)
+        out = np.zeros((_n_rows(texts), self.n_labels_), dtype=np.float32)
         start = 0
         for cand, scores in self._scored_batches(texts):
             scores = torch.nan_to_num(scores.float(), neginf=0.0).cpu().numpy()
@@ -227,9 +233,14 @@ class BaseXMTCClassifier(BaseEstimator):
         score : float
         """
         texts = self._check_predict_input(X)
-        Y, _ = check_label_matrix(y, classes=self.classes_, n_samples=len(texts), name="y",
+        Y, _ = check_label_matrix(y, classes=self.classes_, n_samples=_n_rows(texts), name="y",
                                   unknown="extend")
         return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1))
+
+
+def _n_rows(X):
+    """Number of samples of validated inputs: a list of texts or a feature matrix."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def check_no_nan_scores(est, nan, start=0):

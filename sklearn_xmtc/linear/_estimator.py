@@ -1,4 +1,4 @@
-"""LinearXMTCClassifier: TF-IDF features and one LIBLINEAR binary problem per label."""
+"""LinearXMTCClassifier: LIBLINEAR one-vs-rest, flat or down a label tree."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ import scipy.sparse as sp
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._base import BaseXMTCClassifier
+from ..labels import build_label_tree, pifa_features, reduce_label_features
+from ..nn import beam_search
 
 __all__ = ["LinearXMTCClassifier"]
 
 # LIBLINEAR solvers for binary problems (-s): 2 = L2-regularised L2-loss SVM (primal),
 # 1 = the same in the dual, 0 = logistic regression (primal), 3 = L1-loss SVM (dual)
 _SOLVERS = {"l2svm": 2, "l2svm_dual": 1, "logistic": 0, "l1svm_dual": 3}
+_MATRIX = (None, "passthrough")
 
 
 class LinearXMTCClassifier(BaseXMTCClassifier):
-    """TF-IDF of the raw texts into LIBLINEAR one-vs-rest.
+    """LIBLINEAR one-vs-rest on TF-IDF features (or on a given feature matrix).
 
     The linear baseline of XMTC that LibMultiLabel ships (Lin et al. 2023):
     a TF-IDF matrix of the texts (its own vectorizer parameters) and, for each
@@ -30,12 +34,25 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     ``prune_threshold`` are dropped, so the model is a sparse (n_features x L)
     matrix and prediction is one sparse product per batch.
 
+    With more than ``flat_max_labels`` labels the labels are put in a tree
+    (recursive balanced 2-means over PIFA label features, as Parabel,
+    Bonsai and LibMultiLabel's tree model do): one binary model per tree
+    node, trained only on the texts that reach its parent, and a beam search
+    at prediction. A label's score is the product of the sigmoids along its
+    path. Training then costs about O(n x depth x branching) binary problems
+    of shrinking size instead of L problems over all n texts.
+
     The binding is ``liblinear-multicore`` (the ``linear`` extra), maintained
     by LIBLINEAR's authors, with multi-threaded solvers (``n_threads``); it is
     also what LibMultiLabel's linear module trains with.
 
     Parameters
     ----------
+    vectorizer : {"tfidf", None, "passthrough"}, default="tfidf"
+        ``"tfidf"``: ``X`` is texts, turned into TF-IDF rows with the
+        parameters below. ``None`` or ``"passthrough"``: ``X`` is a feature
+        matrix (sparse or dense, 2-D, numeric; e.g. a ``FeatureUnion``'s
+        output) used as it is; the TF-IDF parameters are then ignored.
     solver : {"l2svm", "l2svm_dual", "logistic", "l1svm_dual"}, default="l2svm"
         LIBLINEAR's ``-s 2`` (LibMultiLabel's default), ``-s 1``, ``-s 0``, ``-s 3``.
     C : float, default=1.0
@@ -46,6 +63,16 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         Add a bias feature (``-B 1``).
     prune_threshold : float, default=0.0
         Drop weights with ``|w| <= prune_threshold`` (0 keeps every non-zero).
+    flat_max_labels : int, default=8192
+        Most labels trained flat (one-vs-rest over all texts); above it, a
+        label tree. 0 always builds a tree.
+    cluster_size, tree_height, branching : int, default=64, 3, 16
+        The tree (:func:`~sklearn_xmtc.labels.build_label_tree`): at most
+        ``cluster_size`` labels per bottom cluster, ``tree_height`` levels
+        with the labels, ``branching`` (a power of two) children per internal
+        node.
+    beam_size : int, default=20
+        Tree nodes kept per level at prediction.
     ngram_range, min_df, max_df, max_features, sublinear_tf : TF-IDF parameters
         Of :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
     threshold : float, default=0.5
@@ -54,13 +81,24 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         Texts per prediction batch (bounds memory at O(batch_size x L)).
     n_threads : int, default=1
         LIBLINEAR threads (``-m``; solvers "l2svm", "l2svm_dual", "logistic").
+    random_state : int, RandomState or None, default=0
+        Seeds the label tree's clustering.
     propensity_a, propensity_b : float, default=0.55, 1.5
 
     Attributes
     ----------
     classes_, n_labels_, n_samples_fit_, label_frequencies_, inv_propensity_
-    vectorizer_ : TfidfVectorizer
+    vectorizer_ : TfidfVectorizer or None
+        None when ``vectorizer`` is None or ``"passthrough"``.
+    n_features_in_ : int
+        Feature columns of a given matrix (``vectorizer=None`` only).
     coef_ : scipy.sparse.csc_matrix of float32, shape (n_features (+1 bias), n_labels)
+        The label models of a flat fit (None with a tree).
+    tree_ : LabelTree or None
+        The label tree (None when flat).
+    tree_coef_ : list of scipy.sparse.csc_matrix
+        ``tree_coef_[d]`` (n_features (+1), tree_.n_nodes[d]): the model of each
+        level-``d`` node against its siblings.
 
     References
     ----------
@@ -68,6 +106,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
        "LIBLINEAR: A Library for Large Linear Classification". JMLR 9, 2008.
     .. [2] Y.-C. Lin, S.-A. Chen, J.-J. Liu, C.-J. Lin. "Linear Classifier: An
        Often-Forgotten Baseline for Text Classification". ACL 2023.
+    .. [3] Y. Prabhu, A. Kag, S. Harsola, R. Agrawal, M. Varma. "Parabel:
+       Partitioned Label Trees for Extreme Classification". WWW 2018.
 
     Examples
     --------
@@ -78,15 +118,30 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     >>> idx, scores = est.predict_topk(X[:2], k=3)
     >>> idx.shape, est.coef_.shape[1]
     ((2, 3), 10)
+
+    On a feature matrix, and with a label tree:
+
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> F = TfidfVectorizer().fit_transform(X)
+    >>> tree = LinearXMTCClassifier(vectorizer=None, flat_max_labels=0,
+    ...                             cluster_size=2, branching=2).fit(F, Y)
+    >>> tree.predict_topk(F[:2], k=3)[0].shape, tree.tree_.height
+    ((2, 3), 3)
     """
 
     _parameter_constraints = {
         **BaseXMTCClassifier._parameter_constraints,
+        "vectorizer": [StrOptions({"tfidf", "passthrough"}), None],
         "solver": [StrOptions(set(_SOLVERS))],
         "C": [Interval(Real, 0, None, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "bias": ["boolean"],
         "prune_threshold": [Interval(Real, 0, None, closed="left")],
+        "flat_max_labels": [Interval(Integral, 0, None, closed="left")],
+        "cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "tree_height": [Interval(Integral, 2, None, closed="left")],
+        "branching": [Interval(Integral, 2, None, closed="left")],
+        "beam_size": [Interval(Integral, 1, None, closed="left")],
         "ngram_range": [tuple],
         "min_df": [Interval(Integral, 1, None, closed="left"),
                    Interval(Real, 0, 1, closed="both")],
@@ -96,17 +151,25 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         "sublinear_tf": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_threads": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, *, solver="l2svm", C=1.0, tol=1e-4, bias=True, prune_threshold=0.0,
-                 ngram_range=(1, 1), min_df=1, max_df=1.0, max_features=None,
-                 sublinear_tf=True, threshold=0.5, batch_size=2048, n_threads=1,
-                 propensity_a=0.55, propensity_b=1.5):
+    def __init__(self, *, vectorizer="tfidf", solver="l2svm", C=1.0, tol=1e-4, bias=True,
+                 prune_threshold=0.0, flat_max_labels=8192, cluster_size=64, tree_height=3,
+                 branching=16, beam_size=20, ngram_range=(1, 1), min_df=1, max_df=1.0,
+                 max_features=None, sublinear_tf=True, threshold=0.5, batch_size=2048,
+                 n_threads=1, random_state=0, propensity_a=0.55, propensity_b=1.5):
+        self.vectorizer = vectorizer
         self.solver = solver
         self.C = C
         self.tol = tol
         self.bias = bias
         self.prune_threshold = prune_threshold
+        self.flat_max_labels = flat_max_labels
+        self.cluster_size = cluster_size
+        self.tree_height = tree_height
+        self.branching = branching
+        self.beam_size = beam_size
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_df = max_df
@@ -115,44 +178,136 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.threshold = threshold
         self.batch_size = batch_size
         self.n_threads = n_threads
+        self.random_state = random_state
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
-    def _features(self, texts):
-        F = self.vectorizer_.transform(texts).astype(np.float64)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.vectorizer in _MATRIX:
+            tags.input_tags.two_d_array = True
+            tags.input_tags.sparse = True
+            tags.input_tags.string = False
+        return tags
+
+    # -- inputs ---------------------------------------------------------------
+    def make_vectorizer(self):
+        """An unfitted :class:`~sklearn.feature_extraction.text.TfidfVectorizer`
+        with this estimator's TF-IDF parameters (the hybrid builds its text
+        block with it)."""
+        return TfidfVectorizer(
+            ngram_range=self.ngram_range, min_df=self.min_df, max_df=self.max_df,
+            max_features=self.max_features, sublinear_tf=self.sublinear_tf, dtype=np.float64)
+
+    def _check_matrix(self, X):
+        name = type(self).__name__
+        if isinstance(X, (str, bytes)) or (
+                isinstance(X, (list, tuple)) and X and isinstance(X[0], str)):
+            raise TypeError(f"{name}(vectorizer={self.vectorizer!r}) takes a numeric feature "
+                            "matrix X, got texts: use vectorizer='tfidf' for raw texts.")
+        return check_array(X, accept_sparse="csr", dtype=np.float64, ensure_all_finite=True,
+                           input_name="X")
+
+    def _check_fit_input(self, X):
+        if self.vectorizer not in _MATRIX:
+            return super()._check_fit_input(X)
+        F = self._check_matrix(X)
+        self.n_features_in_ = F.shape[1]
+        return F
+
+    def _check_predict_input(self, X):
+        if self.vectorizer not in _MATRIX:
+            return super()._check_predict_input(X)
+        check_is_fitted(self)
+        F = self._check_matrix(X)
+        if F.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {F.shape[1]} features, but {type(self).__name__} was "
+                             f"fitted with {self.n_features_in_}.")
+        return F
+
+    def _features(self, X):
+        """CSR float64 rows of ``X`` (texts or a validated matrix), bias column last."""
+        F = self.vectorizer_.transform(X) if self.vectorizer_ is not None else X
+        F = sp.csr_matrix(F, dtype=np.float64)
         if self.bias:
             F = sp.hstack([F, np.ones((F.shape[0], 1))], format="csr")
-        return sp.csr_matrix(F)
+        return F
 
-    def _fit(self, texts, Y):
+    # -- fit ------------------------------------------------------------------
+    def _fit(self, X, Y):
         try:
             from liblinear import liblinearutil as ll
         except ImportError as exc:  # pragma: no cover - the extra is installed in CI
             raise ImportError("LinearXMTCClassifier needs the `linear` extra: "
                               "pip install 'sklearn-xmtc[linear]'") from exc
-        self.vectorizer_ = TfidfVectorizer(
-            ngram_range=self.ngram_range, min_df=self.min_df, max_df=self.max_df,
-            max_features=self.max_features, sublinear_tf=self.sublinear_tf, dtype=np.float64)
-        self.vectorizer_.fit(texts)
-        F = self._features(texts)
+        self.vectorizer_ = None if self.vectorizer in _MATRIX else self.make_vectorizer().fit(X)
+        F = self._features(X)
         threads = f" -m {self.n_threads}" if self.n_threads > 1 and self.solver != "l1svm_dual" \
             else ""
         options = f"-s {_SOLVERS[self.solver]} -c {self.C} -e {self.tol} -q{threads}"
+        self.coef_, self.tree_, self.tree_coef_ = None, None, []
+        # a label (a tree node) without a positive training text scores 0, below all others
+        self._never_positive = [self.label_frequencies_ == 0]
+        if Y.shape[1] <= self.flat_max_labels:
+            self.coef_ = self._train_columns(ll, options, F, Y)
+            return self
+        features = reduce_label_features(pifa_features(F, Y), random_state=self.random_state)
+        self.tree_ = tree = build_label_tree(
+            features, cluster_size=self.cluster_size, tree_height=self.tree_height,
+            branching=self.branching, random_state=self.random_state)
+        if tree.height == 1:  # too few labels for a tree: flat after all
+            self.tree_ = None
+            self.coef_ = self._train_columns(ll, options, F, Y)
+            return self
+        seen = self.label_frequencies_ > 0
+        self._never_positive = [np.bincount(nodes[seen], minlength=n) == 0
+                                for nodes, n in zip(tree.node_of_label, tree.n_nodes)]
+        above = None
+        for d in range(tree.height):
+            T = tree.level_targets(Y, d).tocsc() if d < tree.height - 1 else Y.tocsc()
+            if d == 0:
+                self.tree_coef_.append(self._train_columns(ll, options, F, T))
+                above = tree.level_targets(Y, 0).tocsc()
+                continue
+            # node vs its siblings, on the texts that reach its parent: one problem per
+            # parent (a loop over the internal nodes, as every label tree trains)
+            cols = [None] * tree.n_nodes[d]
+            kids = tree.children[d - 1]
+            for p in range(tree.n_nodes[d - 1]):
+                rows = above.indices[above.indptr[p]:above.indptr[p + 1]]
+                nodes = kids[p][kids[p] >= 0]
+                if len(rows) == 0:
+                    W = sp.csc_matrix((F.shape[1], len(nodes)))
+                else:
+                    W = self._train_columns(ll, options, F[rows], T[rows][:, nodes])
+                for i, node in enumerate(nodes):
+                    cols[node] = W[:, i]
+            self.tree_coef_.append(sp.hstack(cols, format="csc").astype(np.float32))
+            above = T
+        return self
+
+    def _train_columns(self, ll, options, F, Y):
+        """(n_features, Y.shape[1]) CSC float32 weights: one binary problem per column of the
+        0/1 matrix ``Y`` over the rows of ``F`` (what one-vs-rest is: a loop over labels)."""
         prob = ll.problem(np.zeros(F.shape[0]), F)
         y = np.ctypeslib.as_array(prob.y, (F.shape[0],))
         Yc = sp.csc_matrix(Y)
-        columns = []  # one binary problem per label: what one-vs-rest is (a loop over L)
-        for j in range(Y.shape[1]):
+        columns = []
+        for j in range(Yc.shape[1]):
             y[:] = -1.0
             y[Yc.indices[Yc.indptr[j]:Yc.indptr[j + 1]]] = 1.0
             columns.append(self._train_one(ll, prob, options, F.shape[1], y))
-        self.coef_ = sp.hstack(columns, format="csc").astype(np.float32)
-        return self
+        return sp.hstack(columns, format="csc").astype(np.float32)
 
     def _train_one(self, ll, prob, options, n_features, y):
         """(n_features, 1) sparse weights of one label (+1 = positive)."""
-        if not (y > 0).any():  # never positive in training: a constant -inf-like score
-            return sp.csc_matrix((n_features, 1))
+        if not (y > 0).any():  # never positive here: no weight (and a score of 0 if never
+            return sp.csc_matrix((n_features, 1))  # positive at all, _never_positive)
+        if (y > 0).all():  # always positive (a tree node's only child): always reached
+            w = np.zeros(n_features)
+            if self.bias:
+                w[-1] = 1.0
+            return sp.csc_matrix(w[:, None])
         model = ll.train(prob, ll.parameter(options))
         w = np.ctypeslib.as_array(model.w, (n_features,)).copy()
         if model.get_labels()[0] != 1:  # LIBLINEAR's w is for its first label
@@ -160,9 +315,34 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         w[np.abs(w) <= self.prune_threshold] = 0.0
         return sp.csc_matrix(w[:, None])
 
-    def _iter_candidate_scores(self, texts, k=None):
-        for start in range(0, len(texts), self.batch_size):
-            F = self._features(texts[start:start + self.batch_size])
-            # (B, L) decision values: dense, bounded by batch_size rows
-            decision = (F @ self.coef_).toarray().astype(np.float32, copy=False)
-            yield None, torch.sigmoid(torch.from_numpy(decision))
+    # -- prediction -------------------------------------------------------------
+    def _iter_candidate_scores(self, X, k=None):
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        for start in range(0, n, self.batch_size):
+            F = self._features(X[start:start + self.batch_size])
+            if self.tree_ is None:
+                # (B, L) decision values: dense, bounded by batch_size rows
+                decision = (F @ self.coef_).toarray().astype(np.float32, copy=False)
+                decision[:, self._never_positive[0]] = -np.inf
+                yield None, torch.sigmoid(torch.from_numpy(decision))
+                continue
+            beams = [self.beam_size] * (self.tree_.height - 1)
+            yield beam_search(lambda d, inputs, F=F: self._score_level(F, d, inputs),
+                              self.tree_.children, {"rows": torch.arange(F.shape[0])}, beams,
+                              self.tree_.height - 1, input_keys=("rows",))
+
+    def _score_level(self, F, d, inputs):
+        """Decision values of the level-``d`` nodes: all of them at level 0, else the
+        (B, C) ``candidates`` (computed over their union, O(B x C) per batch)."""
+        W = self.tree_coef_[d]
+        never = self._never_positive[d]
+        if d == 0:
+            D = (F @ W).toarray().astype(np.float32)
+            D[:, never] = -np.inf
+            return {"logits": torch.from_numpy(D)}
+        cand = inputs["candidates"].numpy()
+        used, inverse = np.unique(np.maximum(cand, 0), return_inverse=True)
+        D = (F @ W[:, used]).toarray().astype(np.float32)  # (B, |used|)
+        D[:, never[used]] = -np.inf
+        logits = np.take_along_axis(D, inverse.reshape(cand.shape), axis=1)
+        return {"logits": torch.from_numpy(logits), "candidates": inputs["candidates"]}

@@ -35,7 +35,8 @@ def init_from_parent_level(module, previous, parent, node_parameters=("attention
     return module
 
 
-def beam_search(score_level, children, X, beams, stop_level):
+def beam_search(score_level, children, X, beams, stop_level,
+                input_keys=("input_ids", "attention_mask")):
     """Path-product scores of one batch down a label tree.
 
     Parameters
@@ -51,6 +52,9 @@ def beam_search(score_level, children, X, beams, stop_level):
         ``beams[d]`` level-``d`` nodes kept to expand into level ``d + 1``.
     stop_level : int
         The last level scored.
+    input_keys : tuple of str, default=("input_ids", "attention_mask")
+        The entries of ``X`` passed to ``score_level`` (a linear model passes
+        its own, e.g. the batch's feature rows).
 
     Returns
     -------
@@ -58,7 +62,7 @@ def beam_search(score_level, children, X, beams, stop_level):
     scores : float tensor (B, C), ``-inf`` where the candidate is -1. Per
         sample C <= beams[d - 1] x branching: no O(L) array below level 0.
     """
-    X = {k: v for k, v in X.items() if k in ("input_ids", "attention_mask")}
+    X = {k: v for k, v in X.items() if k in input_keys}
     cand, probs = output_scores(score_level(0, X))  # (B, n_0)
     for d in range(1, stop_level + 1):
         nodes, parent_p = topk_candidates(cand, probs, beams[d - 1])  # (B, C)

@@ -1,0 +1,321 @@
+"""HybridXMTCClassifier: [TF-IDF ; weight x L2-normalised embedding] into a linear ranker."""
+
+from __future__ import annotations
+
+import logging
+import os
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import normalize
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import BaseXMTCClassifier
+from ..metrics import ndcg_at_k
+from ..nn import average_candidate_scores, topk_candidates
+
+__all__ = ["HybridXMTCClassifier"]
+
+logger = logging.getLogger(__name__)
+
+#: ``encoder="minilm"``: the all-MiniLM-L6-v2 of the `pretrained` extra, frozen
+MINILM = "minilm"
+
+
+class HybridXMTCClassifier(BaseXMTCClassifier):
+    """A linear ranker on TF-IDF beside a text encoder's embedding (XR-Transformer's recipe).
+
+    The encoder is fitted as ``encoder_``; each text becomes one sparse row
+    ``[TF-IDF ; embedding_weight x L2-normalised encoder_.transform(text)]``
+    (TF-IDF rows are L2-normalised too, so ``embedding_weight`` is the ratio
+    of the two blocks' norms), and a
+    :class:`~sklearn_xmtc.linear.LinearXMTCClassifier` is trained on those
+    rows as ``ranker_``. Zhang et al. (2021) stack the fine-tuned
+    transformer's embedding beside TF-IDF this way in PECOS XR-Transformer;
+    with a frozen encoder it is the cheapest recipe on CPU.
+
+    Parameters
+    ----------
+    encoder : estimator or str, default="minilm"
+        Anything with ``fit(X, y)`` and ``transform(X)`` giving dense (n, d)
+        rows: any neural estimator of the library (cloned, then fitted on the
+        training texts and labels), a
+        :class:`~sklearn_xmtc.text.FrozenTextEncoder`, or a str: ``"minilm"``
+        (the frozen all-MiniLM-L6-v2 of the ``pretrained`` extra), a
+        registry name (``"xmlcnn"``, ``"aplc"``..., with the main job's
+        parameters; ``python -m sklearn_xmtc list``) or a local Hugging Face
+        model directory (frozen).
+    embedding_weight : float, default=1.0
+        Norm of the embedding block of each row (0 drops the block: a plain
+        TF-IDF ranker).
+    use_tfidf : bool, default=True
+        Keep the TF-IDF block (False: the ranker sees the embedding alone, an
+        ablation).
+    ranker : LinearXMTCClassifier or None, default=None
+        The linear ranker (None: ``LinearXMTCClassifier()``). Its TF-IDF
+        parameters (``ngram_range``, ``min_df``...) build the TF-IDF block;
+        it is cloned and fitted with ``vectorizer=None`` on the stacked rows.
+        Tune it as ``ranker__C`` once given.
+    cv : int or None, default=None
+        Out-of-fold embeddings for the ranker's training rows: each fold's
+        rows are embedded by an encoder fitted on the other folds (an encoder
+        embeds its own training texts better than new ones, and a ranker
+        trained on those would over-trust them). None: ``encoder_`` embeds
+        its own training texts (right for a frozen encoder, which learns
+        nothing).
+    fusion_weight : float in [0, 1] or "auto", default=0.0
+        Final score ``(1 - w) x ranker + w x encoder`` over the union of the
+        ranker's labels and the encoder's top ``fusion_candidates`` (the
+        encoder's own ``predict_topk``: a classifier of the library). "auto"
+        chooses ``w`` from ``fusion_grid`` by nDCG@5 on a validation split
+        (``validation_fraction`` of the training texts; encoder and ranker
+        are fitted on the rest for it, then refitted on everything).
+    fusion_grid : tuple of float, default=(0.0, 0.1, 0.2, 0.3, 0.5)
+    fusion_candidates : int, default=20
+    validation_fraction : float, default=0.2
+        Of ``fusion_weight="auto"``.
+    refit_encoder : bool, default=True
+        False: ``encoder`` is already fitted and used as it is (not cloned);
+        ``cv`` then does not apply.
+    batch_size : int, default=1024
+        Texts per prediction batch.
+    threshold : float, default=0.5
+        Score threshold of :meth:`predict`.
+    random_state : int or None, default=0
+        Seeds the folds, the validation split and a registry encoder.
+    propensity_a, propensity_b : float, default=0.55, 1.5
+
+    Attributes
+    ----------
+    classes_, n_labels_, n_samples_fit_, label_frequencies_, inv_propensity_
+    encoder_ : estimator
+        The fitted encoder.
+    vectorizer_ : TfidfVectorizer or None
+        The TF-IDF block (None when ``use_tfidf=False``).
+    ranker_ : LinearXMTCClassifier
+        The fitted ranker (``vectorizer=None``).
+    fusion_weight_ : float
+        The fusion weight in use (the chosen one with "auto").
+    fusion_scores_ : dict or None
+        ``{w: validation nDCG@5}`` of "auto".
+
+    See Also
+    --------
+    sklearn_xmtc.linear.LinearXMTCClassifier : the ranker, also usable on a
+        ``FeatureUnion``'s output (``vectorizer=None``), the same recipe as a
+        ``Pipeline``.
+
+    References
+    ----------
+    .. [1] J. Zhang, W.-C. Chang, H.-F. Yu, I. S. Dhillon. "Fast
+       Multi-Resolution Transformer Fine-tuning for Extreme Multi-label Text
+       Classification". NeurIPS 2021.
+    .. [2] H.-F. Yu, K. Zhong, J. Zhang, W.-C. Chang, I. S. Dhillon. "PECOS:
+       Prediction for Enormous and Correlated Output Spaces". JMLR 23, 2022.
+
+    Examples
+    --------
+    >>> from sklearn_xmtc.datasets import make_tiny_xmtc
+    >>> from sklearn_xmtc.hybrid import HybridXMTCClassifier
+    >>> from sklearn_xmtc.xmlcnn import XMLCNNClassifier
+    >>> X, Y = make_tiny_xmtc(n_samples=120, n_labels=6, random_state=0)
+    >>> enc = XMLCNNClassifier(embedding_dim=16, n_filters=8, hidden_size=16,
+    ...                        max_epochs=1, device="cpu", random_state=0)
+    >>> est = HybridXMTCClassifier(enc, embedding_weight=0.5).fit(X, Y)
+    >>> est.predict_topk(X[:2], k=3)[0].shape
+    (2, 3)
+
+    The same recipe as a plain scikit-learn composition:
+
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+    >>> from sklearn.preprocessing import Normalizer
+    >>> from sklearn_xmtc.linear import LinearXMTCClassifier
+    >>> pipe = Pipeline([
+    ...     ("features", FeatureUnion([("tfidf", TfidfVectorizer(sublinear_tf=True)),
+    ...                                ("embedding", make_pipeline(enc, Normalizer()))],
+    ...                               transformer_weights={"embedding": 0.5})),
+    ...     ("linear", LinearXMTCClassifier(vectorizer=None))]).fit(X, Y)
+    >>> pipe[-1].predict_topk(pipe[:-1].transform(X[:2]), k=3)[0].shape
+    (2, 3)
+
+    (the library's scorers and ``cross_val_predict`` take such a Pipeline as
+    it is: they run its transformers, then its last step's ``predict_topk``).
+    """
+
+    _parameter_constraints = {
+        **BaseXMTCClassifier._parameter_constraints,
+        "encoder": [HasMethods(["fit", "transform"]), str, os.PathLike],
+        "embedding_weight": [Interval(Real, 0, None, closed="left")],
+        "use_tfidf": ["boolean"],
+        "ranker": [HasMethods(["fit", "make_vectorizer"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), None],
+        "fusion_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "fusion_grid": [tuple, list],
+        "fusion_candidates": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "refit_encoder": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
+    def __init__(self, encoder=MINILM, *, embedding_weight=1.0, use_tfidf=True, ranker=None,
+                 cv=None, fusion_weight=0.0, fusion_grid=(0.0, 0.1, 0.2, 0.3, 0.5),
+                 fusion_candidates=20, validation_fraction=0.2, refit_encoder=True,
+                 batch_size=1024, threshold=0.5, random_state=0, propensity_a=0.55,
+                 propensity_b=1.5):
+        self.encoder = encoder
+        self.embedding_weight = embedding_weight
+        self.use_tfidf = use_tfidf
+        self.ranker = ranker
+        self.cv = cv
+        self.fusion_weight = fusion_weight
+        self.fusion_grid = fusion_grid
+        self.fusion_candidates = fusion_candidates
+        self.validation_fraction = validation_fraction
+        self.refit_encoder = refit_encoder
+        self.batch_size = batch_size
+        self.threshold = threshold
+        self.random_state = random_state
+        self.propensity_a = propensity_a
+        self.propensity_b = propensity_b
+
+    # -- the parts ------------------------------------------------------------
+    def _encoder_template(self):
+        """The unfitted encoder ``encoder`` names (a fitted one when refit_encoder=False)."""
+        enc = self.encoder
+        if not isinstance(enc, (str, os.PathLike)):
+            return enc if not self.refit_encoder else clone(enc)
+        from .._registry import _registry, make_estimator, offline_encoder
+        from ..text import FrozenTextEncoder
+
+        if enc == MINILM:
+            path = offline_encoder()
+            if path is None:
+                raise ValueError("encoder='minilm' needs the `pretrained` extra "
+                                 "(pip install 'sklearn-xmtc[pretrained]'), or pass an "
+                                 "encoder or a local model directory.")
+            return FrozenTextEncoder(path)
+        if isinstance(enc, str) and enc in _registry():
+            if enc == "hybrid":
+                raise ValueError("a hybrid cannot be its own encoder: encoder='hybrid'.")
+            est = make_estimator(enc, random_state=self.random_state or 0)
+            if not hasattr(est, "transform"):
+                raise ValueError(f"the registry estimator {enc!r} has no transform(): it "
+                                 "cannot be an encoder.")
+            return est
+        if Path(enc).is_dir():
+            return FrozenTextEncoder(os.fspath(enc))
+        raise ValueError(f"encoder={enc!r} is neither 'minilm', a registry name "
+                         f"({sorted(n for n in _registry() if n != 'hybrid')}) nor a model "
+                         "directory.")
+
+    def _ranker_template(self):
+        from ..linear import LinearXMTCClassifier
+
+        return LinearXMTCClassifier() if self.ranker is None else self.ranker
+
+    def _rows(self, vectorizer, Z, texts):
+        """The stacked CSR rows of ``texts`` given their embeddings ``Z``."""
+        blocks = []
+        if vectorizer is not None:
+            blocks.append(vectorizer.transform(texts))
+        if self.embedding_weight > 0 or vectorizer is None:
+            Zn = normalize(np.asarray(Z, dtype=np.float64))
+            blocks.append(sp.csr_matrix(max(self.embedding_weight, 1e-12) * Zn
+                                        if vectorizer is not None else Zn))
+        return sp.hstack(blocks, format="csr")
+
+    def _embed(self, encoder, texts):
+        Z = np.asarray(encoder.transform(texts))
+        if Z.ndim != 2 or Z.shape[0] != len(texts):
+            raise ValueError(f"the encoder's transform returned shape {Z.shape} for "
+                             f"{len(texts)} texts; an (n_texts, d) array is needed.")
+        return Z
+
+    def _fit_parts(self, texts, Y):
+        """(encoder, vectorizer, ranker) fitted on ``texts`` / ``Y``."""
+        template = self._encoder_template()
+        if not self.refit_encoder:
+            check_is_fitted(template)
+            encoder = template
+        else:
+            encoder = clone(template).fit(texts, Y)
+        if self.cv and self.refit_encoder:
+            Z = None
+            folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
+            for train, held in folds.split(np.zeros(len(texts))):
+                part = clone(template).fit([texts[i] for i in train], Y[train])
+                Zh = self._embed(part, [texts[i] for i in held])
+                if Z is None:
+                    Z = np.zeros((len(texts), Zh.shape[1]), np.float32)
+                Z[held] = Zh
+        else:
+            Z = self._embed(encoder, texts)
+        ranker = clone(self._ranker_template()).set_params(vectorizer=None)
+        vectorizer = self._ranker_template().make_vectorizer().fit(texts) \
+            if self.use_tfidf else None
+        ranker.fit(self._rows(vectorizer, Z, texts), Y)
+        return encoder, vectorizer, ranker
+
+    def _fit(self, texts, Y):
+        if self.fusion_weight != 0 and not hasattr(self._encoder_template(), "predict_topk"):
+            raise ValueError("fusion_weight needs an encoder with predict_topk (a classifier "
+                             f"of the library); {type(self._encoder_template()).__name__} "
+                             "has none.")
+        self.fusion_scores_ = None
+        if self.fusion_weight == "auto":
+            self.fusion_weight_, self.fusion_scores_ = self._choose_fusion(texts, Y)
+        else:
+            self.fusion_weight_ = float(self.fusion_weight)
+        self.encoder_, self.vectorizer_, self.ranker_ = self._fit_parts(texts, Y)
+        return self
+
+    def _choose_fusion(self, texts, Y):
+        """The fusion weight of ``fusion_grid`` with the best validation nDCG@5."""
+        rng = np.random.RandomState(self.random_state)
+        perm = rng.permutation(len(texts))
+        n_valid = max(1, int(round(self.validation_fraction * len(texts))))
+        valid, train = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
+        parts = self._fit_parts([texts[i] for i in train], Y[train])
+        held = [texts[i] for i in valid]
+        scores = {}
+        for w in self.fusion_grid:
+            idx = self._topk_with(parts, float(w), held, 5)
+            scores[float(w)] = float(ndcg_at_k(Y[valid], idx, k=5))
+        best = max(scores, key=lambda w: (scores[w], -w))  # ties: less fusion
+        logger.info("fusion weight %.2f (validation nDCG@5 %s)", best, scores)
+        return best, scores
+
+    def _topk_with(self, parts, w, texts, k):
+        idx = [topk_candidates(c, s, k)[0].numpy()
+               for c, s in self._batches(parts, w, texts)]
+        return np.concatenate(idx) if idx else np.empty((0, k), np.int64)
+
+    # -- prediction -------------------------------------------------------------
+    def _batches(self, parts, w, texts):
+        encoder, vectorizer, ranker = parts
+        L = ranker.n_labels_
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start:start + self.batch_size]
+            F = self._rows(vectorizer, self._embed(encoder, batch), batch)
+            for cand, scores in ranker._iter_candidate_scores(F):
+                if w == 0:
+                    yield cand, scores
+                    continue
+                e_idx, e_val = encoder.predict_topk(batch, k=min(self.fusion_candidates, L))
+                ranked = torch.nan_to_num(scores.float(), neginf=0.0) * (1 - w)
+                enc = torch.from_numpy(e_val).float() * w
+                cand, fused = average_candidate_scores(
+                    [(cand, ranked), (torch.from_numpy(e_idx), enc)], L)
+                yield cand, torch.where(cand >= 0, fused * 2, fused)  # sum of the two parts
+
+    def _iter_candidate_scores(self, texts, k=None):
+        yield from self._batches((self.encoder_, self.vectorizer_, self.ranker_),
+                                 self.fusion_weight_, texts)
