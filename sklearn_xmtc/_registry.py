@@ -127,7 +127,7 @@ METHODS = [
     # ranker's n-grams chosen on validation folds of the five training splits
     # (benchmarks/select_hybrid.py, results/select_hybrid.md)
     Method("hybrid", "sklearn_xmtc.hybrid:HybridXMTCClassifier",
-           demo={"encoder": "minilm", "embedding_weight": 1.0},
+           demo={"encoder": "minilm", "embedding_weight": 0.5},
            tests=({"encoder": TINY_XMLCNN},
                   {"encoder": TINY_XMLCNN, "cv": 2, "fusion_weight": "auto",
                    "embedding_weight": 0.5}),

@@ -1,5 +1,6 @@
 """The main-job command line."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -32,6 +33,15 @@ def test_evaluate_xmlcnn_with_overrides(capsys):
     main(["evaluate", "--dataset", "cooking", "--estimator", "xmlcnn", "--max-train", "300",
           "--max-test", "50", "--verbose", "0", "--set", "max_epochs=1", "device='cpu'"])
     assert "| xmlcnn |" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("liblinear") is None,
+                    reason="needs the `linear` extra")
+def test_evaluate_a_hybrid_over_an_encoder_named_in_set(capsys):
+    main(["evaluate", "--dataset", "cooking", "--estimator", "linear", "hybrid", "--max-train",
+          "300", "--max-test", "50", "--verbose", "0", "--set", "encoder=xmlcnn"])
+    out = capsys.readouterr().out
+    assert "| linear |" in out and "| hybrid |" in out
 
 
 def test_module_entry_point_and_errors():

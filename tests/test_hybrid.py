@@ -120,6 +120,8 @@ def test_encoder_names_and_bad_encoders(tiny, tmp_path):
         HybridXMTCClassifier("dummy").fit(X, Y)
     with pytest.raises(ValueError, match="needs an encoder with predict_topk"):
         HybridXMTCClassifier(FoldRecorder(), fusion_weight=0.3).fit(X, Y)
+    with pytest.raises(ValueError, match="no feature at all"):
+        HybridXMTCClassifier(FoldRecorder(), use_tfidf=False, embedding_weight=0).fit(X, Y)
     with pytest.raises(NotFittedError):
         HybridXMTCClassifier(tiny_cnn(), refit_encoder=False).fit(X, Y)
     with pytest.raises(ValueError, match="encoder"):

@@ -56,7 +56,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         TF-IDF ranker).
     use_tfidf : bool, default=True
         Keep the TF-IDF block (False: the ranker sees the embedding alone, an
-        ablation).
+        ablation; ``embedding_weight`` must then be > 0).
     ranker : LinearXMTCClassifier or None, default=None
         The linear ranker (None: ``LinearXMTCClassifier()``). Its TF-IDF
         parameters (``ngram_range``, ``min_df``...) build the TF-IDF block;
@@ -223,13 +223,10 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
 
     def _rows(self, vectorizer, Z, texts):
         """The stacked CSR rows of ``texts`` given their embeddings ``Z``."""
-        blocks = []
-        if vectorizer is not None:
-            blocks.append(vectorizer.transform(texts))
-        if self.embedding_weight > 0 or vectorizer is None:
+        blocks = [] if vectorizer is None else [vectorizer.transform(texts)]
+        if self.embedding_weight > 0:
             Zn = normalize(np.asarray(Z, dtype=np.float64))
-            blocks.append(sp.csr_matrix(max(self.embedding_weight, 1e-12) * Zn
-                                        if vectorizer is not None else Zn))
+            blocks.append(sp.csr_matrix(self.embedding_weight * Zn))
         return sp.hstack(blocks, format="csr")
 
     def _embed(self, encoder, texts):
@@ -265,6 +262,9 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         return encoder, vectorizer, ranker
 
     def _fit(self, texts, Y):
+        if not self.use_tfidf and self.embedding_weight == 0:
+            raise ValueError("use_tfidf=False with embedding_weight=0 leaves the ranker no "
+                             "feature at all.")
         if self.fusion_weight != 0 and not hasattr(self._encoder_template(), "predict_topk"):
             raise ValueError("fusion_weight needs an encoder with predict_topk (a classifier "
                              f"of the library); {type(self._encoder_template()).__name__} "
