@@ -121,3 +121,18 @@ def test_tree_learns_on_codiesp(shared_data):
     p_tree = precision_at_k(data.Y_test, tree.predict_topk(data.X_test, 1)[0], k=1)
     # measured: 0.664, against 0.740 flat, 0.616 for LibMultiLabel's tree, 0.224 the dummy
     assert p_tree > 0.6, p_tree
+
+
+def test_fit_leaves_torchs_thread_count_alone(tiny):
+    """liblinear-multicore sets OpenMP's process-wide thread count (to 1); torch shares it,
+    so a fit used to leave every later torch op (a hybrid's encoder) on one thread."""
+    import torch
+
+    X, Y = tiny
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        LinearXMTCClassifier().fit(X, Y)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)

@@ -240,6 +240,16 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         except ImportError as exc:  # pragma: no cover - the extra is installed in CI
             raise ImportError("LinearXMTCClassifier needs the `linear` extra: "
                               "pip install 'sklearn-xmtc[linear]'") from exc
+        # liblinear-multicore sets OpenMP's thread count for the whole process (to 1 by
+        # default), which torch shares: without this, every torch op after a fit (a hybrid's
+        # encoder, the user's next network) runs on one thread, 2-3x slower on 2 cores
+        threads = torch.get_num_threads()
+        try:
+            return self._fit_liblinear(ll, X, Y)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit_liblinear(self, ll, X, Y):
         self.vectorizer_ = None if self.vectorizer in _MATRIX else self.make_vectorizer().fit(X)
         F = self._features(X)
         threads = f" -m {self.n_threads}" if self.n_threads > 1 and self.solver != "l1svm_dual" \
