@@ -47,8 +47,8 @@ def test_pruning_keeps_the_ranking_and_a_label_never_seen(tiny):
     est = LinearXMTCClassifier().fit(X, Y2)
     assert est.coef_[:, -1].nnz == 0 and (est.predict_topk(X, k=1)[0] != 6).all()
     # a label never seen scores 0, last: not 0.5 (a decision value of 0) above the rest
-    for est in (est, LinearXMTCClassifier(flat_max_labels=0, cluster_size=2, branching=2,
-                                          beam_size=8).fit(X, Y2)):
+    for est in (est, LinearXMTCClassifier(flat_max_labels=0, cluster_size=2, tree_branching=2,
+                                          n_candidates=8).fit(X, Y2)):
         assert (est.predict_proba(X)[:, 6] == 0).all()
         assert (est.predict_topk(X, k=7)[0][:, -1] == 6).all()
 
@@ -90,7 +90,7 @@ def test_a_feature_matrix_estimator_rejects_bad_inputs(tiny):
     with pytest.raises(ValueError, match="NaN"):
         LinearXMTCClassifier(vectorizer=None).fit(bad, Y)
     with pytest.raises(ValueError, match="power of two"):
-        LinearXMTCClassifier(flat_max_labels=0, cluster_size=2, branching=3).fit(X, Y)
+        LinearXMTCClassifier(flat_max_labels=0, cluster_size=2, tree_branching=3).fit(X, Y)
 
 
 def test_tree_scores_are_sigmoid_products_of_its_node_models(tiny):
@@ -98,7 +98,7 @@ def test_tree_scores_are_sigmoid_products_of_its_node_models(tiny):
     every level, a label's score is the product of the sigmoids of its nodes' decision
     values, and each node model is the L2-SVM of its node on the texts of its parent."""
     X, Y = tiny
-    est = LinearXMTCClassifier(flat_max_labels=0, cluster_size=2, branching=2, beam_size=8,
+    est = LinearXMTCClassifier(flat_max_labels=0, cluster_size=2, tree_branching=2, n_candidates=8,
                                tol=1e-8).fit(X, Y)
     tree = est.tree_
     assert est.coef_ is None and tree.height == 3 and tree.n_labels == 6

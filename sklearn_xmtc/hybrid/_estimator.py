@@ -236,9 +236,9 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
                              f"{len(texts)} texts; an (n_texts, d) array is needed.")
         return Z
 
-    def _fit_parts(self, texts, Y):
-        """(encoder, vectorizer, ranker) fitted on ``texts`` / ``Y``."""
-        template = self._encoder_template()
+    def _fit_parts(self, template, texts, Y):
+        """(encoder, vectorizer, ranker) fitted on ``texts`` / ``Y`` (``template``: the
+        encoder of :meth:`_encoder_template`)."""
         if not self.refit_encoder:
             check_is_fitted(template)
             encoder = template
@@ -265,25 +265,25 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         if not self.use_tfidf and self.embedding_weight == 0:
             raise ValueError("use_tfidf=False with embedding_weight=0 leaves the ranker no "
                              "feature at all.")
-        if self.fusion_weight != 0 and not hasattr(self._encoder_template(), "predict_topk"):
+        template = self._encoder_template()
+        if self.fusion_weight != 0 and not hasattr(template, "predict_topk"):
             raise ValueError("fusion_weight needs an encoder with predict_topk (a classifier "
-                             f"of the library); {type(self._encoder_template()).__name__} "
-                             "has none.")
+                             f"of the library); {type(template).__name__} has none.")
         self.fusion_scores_ = None
         if self.fusion_weight == "auto":
-            self.fusion_weight_, self.fusion_scores_ = self._choose_fusion(texts, Y)
+            self.fusion_weight_, self.fusion_scores_ = self._choose_fusion(template, texts, Y)
         else:
             self.fusion_weight_ = float(self.fusion_weight)
-        self.encoder_, self.vectorizer_, self.ranker_ = self._fit_parts(texts, Y)
+        self.encoder_, self.vectorizer_, self.ranker_ = self._fit_parts(template, texts, Y)
         return self
 
-    def _choose_fusion(self, texts, Y):
+    def _choose_fusion(self, template, texts, Y):
         """The fusion weight of ``fusion_grid`` with the best validation nDCG@5."""
         rng = np.random.RandomState(self.random_state)
         perm = rng.permutation(len(texts))
         n_valid = max(1, int(round(self.validation_fraction * len(texts))))
         valid, train = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
-        parts = self._fit_parts([texts[i] for i in train], Y[train])
+        parts = self._fit_parts(template, [texts[i] for i in train], Y[train])
         held = [texts[i] for i in valid]
         scores = {}
         for w in self.fusion_grid:
@@ -314,7 +314,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
                 enc = torch.from_numpy(e_val).float() * w
                 cand, fused = average_candidate_scores(
                     [(cand, ranked), (torch.from_numpy(e_idx), enc)], L)
-                yield cand, torch.where(cand >= 0, fused * 2, fused)  # sum of the two parts
+                yield cand, fused * 2  # the sum of the two parts (-inf stays -inf)
 
     def _iter_candidate_scores(self, texts, k=None):
         yield from self._batches((self.encoder_, self.vectorizer_, self.ranker_),

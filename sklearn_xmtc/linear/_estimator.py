@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._base import BaseXMTCClassifier
+from .._base import BaseXMTCClassifier, _n_rows
 from ..labels import build_label_tree, pifa_features, reduce_label_features
 from ..nn import beam_search
 
@@ -39,7 +39,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     Bonsai and LibMultiLabel's tree model do): one binary model per tree
     node, trained only on the texts that reach its parent, and a beam search
     at prediction. A label's score is the product of the sigmoids along its
-    path. Training then costs about O(n x depth x branching) binary problems
+    path. Training then costs about O(n x depth x tree_branching) binary problems
     of shrinking size instead of L problems over all n texts.
 
     The binding is ``liblinear-multicore`` (the ``linear`` extra), maintained
@@ -66,13 +66,14 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     flat_max_labels : int, default=8192
         Most labels trained flat (one-vs-rest over all texts); above it, a
         label tree. 0 always builds a tree.
-    cluster_size, tree_height, branching : int, default=64, 3, 16
+    cluster_size, tree_height, tree_branching : int, default=64, 3, 16
         The tree (:func:`~sklearn_xmtc.labels.build_label_tree`): at most
         ``cluster_size`` labels per bottom cluster, ``tree_height`` levels
-        with the labels, ``branching`` (a power of two) children per internal
+        with the labels, ``tree_branching`` (a power of two) children per internal
         node.
-    beam_size : int, default=20
-        Tree nodes kept per level at prediction.
+    n_candidates : int, default=20
+        Tree nodes kept per level at prediction (the beam; the name
+        AttentionXML's parameter has).
     ngram_range, min_df, max_df, max_features, sublinear_tf : TF-IDF parameters
         Of :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
     threshold : float, default=0.5
@@ -124,7 +125,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     >>> from sklearn.feature_extraction.text import TfidfVectorizer
     >>> F = TfidfVectorizer().fit_transform(X)
     >>> tree = LinearXMTCClassifier(vectorizer=None, flat_max_labels=0,
-    ...                             cluster_size=2, branching=2).fit(F, Y)
+    ...                             cluster_size=2, tree_branching=2).fit(F, Y)
     >>> tree.predict_topk(F[:2], k=3)[0].shape, tree.tree_.height
     ((2, 3), 3)
     """
@@ -140,8 +141,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         "flat_max_labels": [Interval(Integral, 0, None, closed="left")],
         "cluster_size": [Interval(Integral, 1, None, closed="left")],
         "tree_height": [Interval(Integral, 2, None, closed="left")],
-        "branching": [Interval(Integral, 2, None, closed="left")],
-        "beam_size": [Interval(Integral, 1, None, closed="left")],
+        "tree_branching": [Interval(Integral, 2, None, closed="left")],
+        "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "ngram_range": [tuple],
         "min_df": [Interval(Integral, 1, None, closed="left"),
                    Interval(Real, 0, 1, closed="both")],
@@ -156,7 +157,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
 
     def __init__(self, *, vectorizer="tfidf", solver="l2svm", C=1.0, tol=1e-4, bias=True,
                  prune_threshold=0.0, flat_max_labels=8192, cluster_size=64, tree_height=3,
-                 branching=16, beam_size=20, ngram_range=(1, 1), min_df=1, max_df=1.0,
+                 tree_branching=16, n_candidates=20, ngram_range=(1, 1), min_df=1, max_df=1.0,
                  max_features=None, sublinear_tf=True, threshold=0.5, batch_size=2048,
                  n_threads=1, random_state=0, propensity_a=0.55, propensity_b=1.5):
         self.vectorizer = vectorizer
@@ -168,8 +169,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.flat_max_labels = flat_max_labels
         self.cluster_size = cluster_size
         self.tree_height = tree_height
-        self.branching = branching
-        self.beam_size = beam_size
+        self.tree_branching = tree_branching
+        self.n_candidates = n_candidates
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_df = max_df
@@ -264,7 +265,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         features = reduce_label_features(pifa_features(F, Y), random_state=self.random_state)
         self.tree_ = tree = build_label_tree(
             features, cluster_size=self.cluster_size, tree_height=self.tree_height,
-            branching=self.branching, random_state=self.random_state)
+            branching=self.tree_branching, random_state=self.random_state)
         if tree.height == 1:  # too few labels for a tree: flat after all
             self.tree_ = None
             self.coef_ = self._train_columns(ll, options, F, Y)
@@ -272,12 +273,11 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         seen = self.label_frequencies_ > 0
         self._never_positive = [np.bincount(nodes[seen], minlength=n) == 0
                                 for nodes, n in zip(tree.node_of_label, tree.n_nodes)]
-        above = None
         for d in range(tree.height):
             T = tree.level_targets(Y, d).tocsc() if d < tree.height - 1 else Y.tocsc()
             if d == 0:
                 self.tree_coef_.append(self._train_columns(ll, options, F, T))
-                above = tree.level_targets(Y, 0).tocsc()
+                above = T
                 continue
             # node vs its siblings, on the texts that reach its parent: one problem per
             # parent (a loop over the internal nodes, as every label tree trains)
@@ -327,8 +327,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
 
     # -- prediction -------------------------------------------------------------
     def _iter_candidate_scores(self, X, k=None):
-        n = X.shape[0] if hasattr(X, "shape") else len(X)
-        for start in range(0, n, self.batch_size):
+        for start in range(0, _n_rows(X), self.batch_size):
             F = self._features(X[start:start + self.batch_size])
             if self.tree_ is None:
                 # (B, L) decision values: dense, bounded by batch_size rows
@@ -336,7 +335,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
                 decision[:, self._never_positive[0]] = -np.inf
                 yield None, torch.sigmoid(torch.from_numpy(decision))
                 continue
-            beams = [self.beam_size] * (self.tree_.height - 1)
+            beams = [self.n_candidates] * (self.tree_.height - 1)
             yield beam_search(lambda d, inputs, F=F: self._score_level(F, d, inputs),
                               self.tree_.children, {"rows": torch.arange(F.shape[0])}, beams,
                               self.tree_.height - 1, input_keys=("rows",))
@@ -347,7 +346,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         W = self.tree_coef_[d]
         never = self._never_positive[d]
         if d == 0:
-            D = (F @ W).toarray().astype(np.float32)
+            D = (F @ W).toarray().astype(np.float32)  # (B, n_nodes[0]): batch-bounded
             D[:, never] = -np.inf
             return {"logits": torch.from_numpy(D)}
         cand = inputs["candidates"].numpy()
