@@ -103,6 +103,10 @@ def build_parser():
     ap.add_argument("--max-train", type=_positive_int, default=None, help="first N training texts")
     ap.add_argument("--max-test", type=_positive_int, default=None, help="first N test texts")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tune-thresholds", action="store_true",
+                    help="also report micro-F1 under thresholds tuned on a validation cut of "
+                         "the training split, the same procedure for every system (a second "
+                         "fit of each on 80 %% of the training texts)")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="threads per run (torch, OpenMP, the peers); default: usable CPUs")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
@@ -230,7 +234,8 @@ def run_all(args, command):
                     "class_path": class_path, "base": base,
                     "all_params": all_params if kind == "estimator" else {},
                     "max_train": args.max_train, "max_test": args.max_test,
-                    "seed": args.seed, "threads": args.threads}
+                    "seed": args.seed, "threads": args.threads,
+                    "tune": bool(getattr(args, "tune_thresholds", False))}
             log.info("running %s on %s ...", name, dataset)
             log_path = args.log_dir / f"{dataset_name(dataset)}__{name}.log"
             res, wall = run_child(spec, args, log_path)

@@ -12,6 +12,10 @@ P@1 and PSP@5 over the datasets becomes the registry's ``hybrid`` demo.
     OMP_WAIT_POLICY=PASSIVE python -m benchmarks.select_hybrid --phase sweep
 
 writes ``benchmarks/results/select_hybrid.jsonl`` and ``select_hybrid.md``.
+
+``--phase cv --datasets hoc`` scores the ranker's candidates and the peers on the same
+5 folds of a training split (mean P@1 / PSP@5; ``select_hybrid_cv.jsonl``): whether a
+gap seen on one cut is there on every fold.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from pathlib import Path
 import numpy as np
 
 DATASETS = ("reuters21578", "cooking", "codiesp", "rcv1-sample", "hoc")
-#: (ngram_range, embedding_weight): the weights with unigrams, and bigrams with and without
-#: the embedding (each weight > 0 costs a LIBLINEAR fit on 384 dense columns more per row)
-CONFIGS = [((1, 1), w) for w in (0.0, 0.5, 1.0, 2.0)] + [((1, 2), 0.0), ((1, 2), 1.0)]
+#: (ngram_range, embedding_weight, centre): the weights with unigrams, bigrams with and
+#: without the embedding (each weight > 0 costs a LIBLINEAR fit on 384 dense columns more
+#: per row), and embeddings centred (the fit rows' mean subtracted) before L2-normalising
+CONFIGS = ([((1, 1), w, False) for w in (0.0, 0.5, 1.0, 2.0)]
+           + [((1, 2), 0.0, False), ((1, 2), 1.0, False)]
+           + [((1, 1), w, True) for w in (0.5, 1.0)])
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -61,7 +68,7 @@ def encode(cache):
         print(f"{name}: {len(texts)} texts in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def sweep(cache):
+def sweep(cache, configs=None, append=False):
     import scipy.sparse as sp
     from sklearn.preprocessing import normalize
 
@@ -71,12 +78,14 @@ def sweep(cache):
     rows = []
     for name in DATASETS:
         texts, Y = _train(name)
-        Z = normalize(np.load(cache / f"{name}.train.npy"))
+        Z_raw = np.load(cache / f"{name}.train.npy").astype(np.float64)
         fit, valid = _split(len(texts))
         Y_fit, Y_valid = Y[fit], Y[valid]
         inv_p = inverse_propensity(label_frequencies=np.asarray(Y_fit.sum(0)).ravel(),
                                    n_samples=len(fit))
-        for ngram, weight in CONFIGS:
+        only = configs or CONFIGS
+        for ngram, weight, centre in only:
+            Z = normalize(Z_raw - Z_raw[fit].mean(0) if centre else Z_raw)
             ranker = LinearXMTCClassifier(ngram_range=ngram, n_threads=2)
             vec = ranker.make_vectorizer().fit([texts[i] for i in fit])
 
@@ -91,11 +100,14 @@ def sweep(cache):
             fit_s = time.perf_counter() - t0
             idx, _ = ranker.predict_topk(features(valid), k=5)
             row = {"dataset": name, "ngram_range": list(ngram), "embedding_weight": weight,
+                   "centre": centre,
                    "n_fit": len(fit), "n_valid": len(valid), "fit_s": round(fit_s, 1),
                    "P@1": float(precision_at_k(Y_valid, idx, k=1)),
                    "PSP@5": float(psp_at_k(Y_valid, idx, k=5, inv_propensity=inv_p))}
             print(json.dumps(row), flush=True)
             rows.append(row)
+    if append:
+        rows = [json.loads(line) for line in open(RESULTS / "select_hybrid.jsonl")] + rows
     with open(RESULTS / "select_hybrid.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
@@ -103,45 +115,108 @@ def sweep(cache):
     print(table(rows))
 
 
+def cross_validate(cache, datasets, n_folds=5):
+    """Mean P@1 / PSP@5 over ``n_folds`` folds of each training split: the hybrid's
+    ranker at embedding weights 0 / 0.25 / 0.5 / 1 (centred or not) and the peers."""
+    import scipy.sparse as sp
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import normalize
+
+    from sklearn_xmtc.linear import LinearXMTCClassifier
+    from sklearn_xmtc.metrics import inverse_propensity, precision_at_k, psp_at_k
+
+    from ._peers import PEERS, make_vectorizer
+
+    systems = [("ranker", 0.0, False)] + [("ranker", w, c) for w in (0.25, 0.5, 1.0)
+                                          for c in (False, True)]
+    systems += [(name, None, None) for name in sorted(PEERS) if not PEERS[name].unavailable()]
+    rows = []
+    for name in datasets:
+        texts, Y = _train(name)
+        Z_raw = np.load(cache / f"{name}.train.npy").astype(np.float64)
+        scores = {s: [] for s in systems}
+        for fit, valid in KFold(n_folds, shuffle=True, random_state=0).split(texts):
+            inv_p = inverse_propensity(label_frequencies=np.asarray(Y[fit].sum(0)).ravel(),
+                                       n_samples=len(fit))
+            X_fit, X_valid = [texts[i] for i in fit], [texts[i] for i in valid]
+            T = LinearXMTCClassifier().make_vectorizer().fit(X_fit).transform(texts)
+            for system in systems:
+                kind, weight, centre = system
+                if kind == "ranker":
+                    Z = normalize(Z_raw - Z_raw[fit].mean(0) if centre else Z_raw)
+                    F = sp.hstack([T, sp.csr_matrix(weight * Z)], format="csr") if weight else T
+                    ranker = LinearXMTCClassifier(vectorizer=None, n_threads=2)
+                    idx, _ = ranker.fit(F[fit], Y[fit]).predict_topk(F[valid], k=5)
+                else:
+                    vec = make_vectorizer()
+                    peer = PEERS[kind](n_threads=2).fit(vec.fit_transform(X_fit), Y[fit])
+                    idx, _ = peer.predict_topk(vec.transform(X_valid), k=5)
+                scores[system].append((precision_at_k(Y[valid], idx, k=1),
+                                       psp_at_k(Y[valid], idx, k=5, inv_propensity=inv_p)))
+        for (kind, weight, centre), v in scores.items():
+            v = np.asarray(v)
+            row = {"dataset": name, "system": kind, "embedding_weight": weight, "centre": centre,
+                   "n_folds": n_folds, "P@1": float(v[:, 0].mean()), "P@1_sd": float(v[:, 0].std()),
+                   "PSP@5": float(v[:, 1].mean()), "PSP@5_sd": float(v[:, 1].std())}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    with open(RESULTS / "select_hybrid_cv.jsonl", "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
 def table(rows):
     """Markdown: validation P@1 / PSP@5 per configuration and dataset, and the mean."""
-    configs = sorted({(tuple(r["ngram_range"]), r["embedding_weight"]) for r in rows})
-    by = {(r["dataset"], tuple(r["ngram_range"]), r["embedding_weight"]): r for r in rows}
-    head = "| ngram_range | embedding_weight | " + " | ".join(DATASETS) + " | mean |"
+    def key(r):
+        return tuple(r["ngram_range"]), r["embedding_weight"], r.get("centre", False)
+
+    configs = sorted({key(r) for r in rows})
+    by = {(r["dataset"],) + key(r): r for r in rows}
+    head = "| ngram_range | embedding_weight | centred | " + " | ".join(DATASETS) + " | mean |"
     out = ["## The hybrid's registry configuration, chosen on validation folds", "",
            "Produced by `OMP_WAIT_POLICY=PASSIVE python -m benchmarks.select_hybrid --phase "
            "encode` then `--phase sweep` (2-core CPU machine, with short unit-test runs beside it: its fit times are not used; frozen "
            "MiniLM of the `pretrained` extra, LIBLINEAR on 2 threads). Validation P@1 / PSP@5: "
            "each training split cut 80 % fit / 20 % validation (seed 0); the test splits are "
-           "not read.", "", head, "|" + "---|" * (len(DATASETS) + 3)]
+           "not read.", "", head, "|" + "---|" * (len(DATASETS) + 4)]
     best, best_mean = None, -1.0
-    for ngram, weight in configs:
+    for ngram, weight, centre in configs:
         cells, means = [], []
         for d in DATASETS:
-            r = by.get((d, ngram, weight))
+            r = by.get((d, ngram, weight, centre))
             cells.append(f"{r['P@1']:.3f} / {r['PSP@5']:.3f}" if r else "-")
             if r:
                 means.append((r["P@1"] + r["PSP@5"]) / 2)
         mean = float(np.mean(means)) if means else float("nan")
         if mean > best_mean:
-            best, best_mean = (ngram, weight), mean
-        out.append(f"| {ngram} | {weight} | " + " | ".join(cells) + f" | {mean:.4f} |")
+            best, best_mean = (ngram, weight, centre), mean
+        out.append(f"| {ngram} | {weight} | {'yes' if centre else 'no'} | " + " | ".join(cells) + f" | {mean:.4f} |")
     out += ["", f"Chosen (best mean of (P@1 + PSP@5) / 2): ngram_range={best[0]}, "
-            f"embedding_weight={best[1]}.", ""]
+            f"embedding_weight={best[1]}, centred={best[2]}.", ""]
     return "\n".join(out)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--phase", choices=("encode", "sweep", "table"), required=True,
+    p.add_argument("--phase", choices=("encode", "sweep", "table", "cv"), required=True,
                    help="table: rewrite select_hybrid.md from select_hybrid.jsonl")
     p.add_argument("--cache", type=Path, default=Path("/tmp/sklearn_xmtc_select_hybrid"))
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), help="for --phase cv")
+    p.add_argument("--only-centred", action="store_true",
+                   help="sweep only the centred candidates and append them to the jsonl")
     args = p.parse_args(argv)
     if args.phase == "table":
         rows = [json.loads(line) for line in open(RESULTS / "select_hybrid.jsonl")]
         (RESULTS / "select_hybrid.md").write_text(table(rows))
     else:
-        encode(args.cache) if args.phase == "encode" else sweep(args.cache)
+        if args.phase == "encode":
+            encode(args.cache)
+        elif args.phase == "cv":
+            cross_validate(args.cache, args.datasets)
+        elif args.only_centred:
+            sweep(args.cache, [c for c in CONFIGS if c[2]], append=True)
+        else:
+            sweep(args.cache)
 
 
 if __name__ == "__main__":

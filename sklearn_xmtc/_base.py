@@ -15,11 +15,16 @@ Every ranking goes through :func:`sklearn_xmtc.nn.topk_candidates` (ties to
 the lower label index, invalid entries last as (-1, 0)). Generative methods
 also override ``_iter_predicted_sets`` (their ``predict`` returns the
 generated sets rather than thresholded scores).
+
+Every ``predict`` then applies the estimator's ``min_labels`` / ``max_labels``
+(:func:`limit_label_sets`): a set smaller than ``min_labels`` gains the best
+scored labels it lacks, a larger set than ``max_labels`` keeps its best scored
+ones.
 """
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,18 +38,20 @@ from .metrics import inverse_propensity, precision_at_k
 from .nn import topk_candidates
 from .utils.validation import check_k, check_texts
 
-__all__ = ["BaseXMTCClassifier"]
+__all__ = ["BaseXMTCClassifier", "limit_label_sets"]
 
 
 class BaseXMTCClassifier(BaseEstimator):
     """Base class of all sklearn_xmtc estimators (not for direct use).
 
-    It declares (and reads) the parameters every estimator has: ``threshold``
-    and the propensity parameters.
+    It declares (and reads) the parameters every estimator has: ``threshold``,
+    ``min_labels``, ``max_labels`` and the propensity parameters.
     """
 
     _parameter_constraints = {
         "threshold": [Interval(Real, 0, 1, closed="both")],
+        "min_labels": [Interval(Integral, 0, None, closed="left")],
+        "max_labels": [Interval(Integral, 1, None, closed="left"), None],
         "propensity_a": [Interval(Real, 0, None, closed="neither")],
         "propensity_b": [Interval(Real, 0, None, closed="neither")],
     }
@@ -75,6 +82,7 @@ class BaseXMTCClassifier(BaseEstimator):
         self : object
         """
         self._validate_params()
+        check_label_limits(self)
         texts = self._check_fit_input(X)
         n_samples = _n_rows(texts)
         Y, classes = check_label_matrix(y, n_samples=n_samples, name="y")
@@ -155,20 +163,26 @@ class BaseXMTCClassifier(BaseEstimator):
             return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
         return np.concatenate(idx_parts), np.concatenate(score_parts)
 
+    def _chosen(self, cand, scores):
+        """Hook: the bool (B, C) mask of the entries ``predict`` keeps before the
+        label-count limits (here: score >= ``threshold``)."""
+        return scores >= self.threshold
+
     def _iter_predicted_sets(self, texts):
-        """Yield (rows, cols) of predicted labels per batch: scores >= threshold."""
-        threshold = self.threshold
+        """Yield (n_batch, rows, cols) of the predicted labels of each batch."""
+        lo, hi = _limits(self)
         for cand, scores in self._scored_batches(texts):
-            r, c = torch.nonzero(scores >= threshold, as_tuple=True)
-            cols = c if cand is None else cand[r, c]
-            keep = cols >= 0
-            yield len(scores), r[keep].cpu().numpy(), cols[keep].cpu().numpy()
+            r, c = limit_label_sets(cand, scores, self._chosen(cand, scores), lo, hi)
+            yield len(scores), r, c
 
     def predict(self, X):
         """Predicted label sets as a CSR 0/1 matrix (n_samples, n_labels).
 
         Scoring methods keep the labels whose score is >= ``threshold``;
-        generative methods return the generated sets.
+        generative methods return the generated sets. Then a set with fewer
+        than ``min_labels`` labels gains the best scored labels it lacks, and
+        a set with more than ``max_labels`` keeps its ``max_labels`` best
+        scored ones (ties to the lower label index).
         """
         texts = self._check_predict_input(X)
         rows, cols, start = [], [], 0
@@ -236,6 +250,73 @@ class BaseXMTCClassifier(BaseEstimator):
         Y, _ = check_label_matrix(y, classes=self.classes_, n_samples=_n_rows(texts), name="y",
                                   unknown="extend")
         return float(precision_at_k(Y, self.predict_topk(texts, k=1)[0], k=1))
+
+
+def _limits(est):
+    """(min_labels, max_labels) of ``est`` (0 / None when it has no such parameter);
+    ValueError when ``min_labels`` > ``max_labels``."""
+    lo, hi = int(getattr(est, "min_labels", 0) or 0), getattr(est, "max_labels", None)
+    if hi is not None and lo > hi:
+        raise ValueError(f"{type(est).__name__}: min_labels={lo} is above max_labels={hi}; "
+                         "no label set can satisfy both.")
+    return lo, hi
+
+
+def check_label_limits(est):
+    """ValueError when ``min_labels`` > ``max_labels`` (see :func:`_limits`)."""
+    _limits(est)
+
+
+def limit_label_sets(cand, scores, chosen, min_labels=0, max_labels=None):
+    """The entries of a batch that ``predict`` returns, as numpy ``(rows, labels)``.
+
+    Parameters
+    ----------
+    cand : int64 tensor (B, C) or None
+        Label of each column (-1 none), or None when the columns are the labels.
+    scores : float tensor (B, C)
+        Ranking scores (a higher score is a better label).
+    chosen : bool tensor (B, C)
+        The entries selected before the limits (thresholded scores, a
+        generated set).
+    min_labels : int, default=0
+        Each row gains its best scored labels (ties to the lower label) until
+        it holds ``min_labels`` (or every valid candidate).
+    max_labels : int or None, default=None
+        A row holding more keeps its ``max_labels`` best scored labels.
+
+    Returns
+    -------
+    rows, labels : ndarray of int64
+        Row-major, without duplicates.
+    """
+    if cand is not None and (min_labels or max_labels is not None):
+        # columns in label order (invalid last), so that ties at a cut, broken by
+        # column, go to the lower label as in ``predict_topk``
+        order = torch.sort(cand.masked_fill(cand < 0, torch.iinfo(torch.long).max),
+                           dim=1, stable=True).indices
+        cand, scores, chosen = cand.gather(1, order), scores.gather(1, order), chosen.gather(1, order)
+    labels = (torch.arange(scores.shape[1], device=scores.device).expand_as(scores)
+              if cand is None else cand)
+    chosen = chosen & (labels >= 0)
+    if min_labels or max_labels is not None:
+        s = scores.float().masked_fill(labels < 0, float("-inf"))
+        if min_labels:  # the best ``min_labels`` columns of each row join the set
+            top, _ = topk_candidates(None, s, min_labels)  # (B, m) columns, -1 pads
+            forced = torch.zeros_like(chosen)
+            r, j = torch.nonzero(top >= 0, as_tuple=True)
+            forced[r, top[r, j]] = True
+            chosen = chosen | forced
+        s = s.masked_fill(~chosen, float("-inf"))
+        if max_labels is not None:  # only the best ``max_labels`` columns stay
+            top, _ = topk_candidates(None, s, max_labels)
+            kept = torch.zeros_like(chosen)
+            r, j = torch.nonzero(top >= 0, as_tuple=True)
+            kept[r, top[r, j]] = True
+            chosen = kept
+        chosen = chosen & (s > float("-inf"))
+    r, c = torch.nonzero(chosen, as_tuple=True)
+    return r.cpu().numpy(), labels[r, c].cpu().numpy()
 
 
 def _n_rows(X):

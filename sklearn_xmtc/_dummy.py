@@ -29,6 +29,13 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
         least 1); for "prior", the labels whose prior is >= ``threshold``.
     threshold : float, default=0.5
         Prior threshold for ``strategy="prior"``.
+    min_labels : int, default=0
+        :meth:`predict` returns at least this many labels per text: a smaller
+        set gains the best scored labels it lacks (``min_labels=1`` never
+        returns an empty set).
+    max_labels : int or None, default=None
+        :meth:`predict` returns at most this many labels per text, the best
+        scored ones (None: no cap).
     batch_size : int, default=1024
         Rows per prediction batch (bounds memory at O(batch_size x L)).
     propensity_a, propensity_b : float, default=0.55, 1.5
@@ -61,10 +68,12 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, *, strategy="most_frequent", threshold=0.5, batch_size=1024,
-                 propensity_a=0.55, propensity_b=1.5):
+    def __init__(self, *, strategy="most_frequent", threshold=0.5, min_labels=0,
+                 max_labels=None, batch_size=1024, propensity_a=0.55, propensity_b=1.5):
         self.strategy = strategy
         self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_labels = max_labels
         self.batch_size = batch_size
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
@@ -80,12 +89,11 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
             n = min(self.batch_size, len(texts) - start)
             yield None, priors.expand(n, -1)
 
-    def _iter_predicted_sets(self, texts):
+    def _chosen(self, cand, scores):
         if self.strategy == "prior":
-            yield from super()._iter_predicted_sets(texts)
-            return
+            return super()._chosen(cand, scores)
         # stable order: frequency descending, ties by lower index
-        top = np.argsort(-self.priors_, kind="stable")[: self.n_set_labels_]
-        for start in range(0, len(texts), self.batch_size):
-            n = min(self.batch_size, len(texts) - start)
-            yield n, np.repeat(np.arange(n), len(top)), np.tile(top, n)
+        top = torch.from_numpy(np.argsort(-self.priors_, kind="stable")[: self.n_set_labels_])
+        chosen = torch.zeros(scores.shape, dtype=torch.bool)
+        chosen[:, top] = True
+        return chosen

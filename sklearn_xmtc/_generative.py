@@ -6,7 +6,8 @@ empty label ∅ (index ``n_labels_``). Then:
 
 - :meth:`predict` returns the generated set: the non-∅ labels of the
   sequence, up to the first ∅ when :meth:`_stops_at_empty` says so (the
-  per-method rule), ``threshold`` unused;
+  per-method rule), ``threshold`` unused; ``min_labels`` / ``max_labels``
+  then add or drop labels by their best-step score (as for every estimator);
 - :meth:`predict_topk` and :meth:`predict_proba` rank each label by its best
   probability over the N decoding steps (:func:`sklearn_xmtc.nn.best_step_scores`),
   so ranking metrics apply too.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import check_no_nan_scores
+from ._base import _limits, check_no_nan_scores, limit_label_sets
 from ._training import forward_eval, iter_eval_batches
 from .nn import best_step_scores
 
@@ -38,7 +39,7 @@ class GenerativeSetMixin:
 
     def _iter_predicted_sets(self, texts):
         """Yield ``(n_batch, rows, cols)`` of the generated labels of each batch."""
-        start = 0
+        start, (lo, hi) = 0, _limits(self)
         for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
             out = forward_eval(self.net_, X)
             check_no_nan_scores(self, torch.isnan(out["log_probs"]), start)
@@ -48,4 +49,10 @@ class GenerativeSetMixin:
             if self._stops_at_empty():
                 keep = torch.cumprod(keep.long(), dim=1).bool()  # before the first ∅
             r, c = torch.nonzero(keep, as_tuple=True)
-            yield len(seq), r.cpu().numpy(), seq[r, c].cpu().numpy()
+            if not lo and hi is None:
+                yield len(seq), r.cpu().numpy(), seq[r, c].cpu().numpy()
+                continue
+            chosen = torch.zeros(len(seq), self.n_labels_, dtype=torch.bool, device=seq.device)
+            chosen[r, seq[r, c]] = True
+            scores = best_step_scores(out["log_probs"], self.n_labels_)
+            yield (len(seq), *limit_label_sets(None, scores, chosen, lo, hi))

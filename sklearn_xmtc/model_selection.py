@@ -1,4 +1,10 @@
-"""Cross-validated predictions for XMTC estimators, with any label format.
+"""Model selection for XMTC estimators: cross-validated predictions and tuned thresholds.
+
+:class:`TunedThresholdXMTCClassifier`, :func:`tune_thresholds` and
+:func:`sets_from_topk` (in ``sklearn_xmtc._thresholds``, imported on first use)
+tune ``predict``'s score thresholds for micro-F1 on validation data.
+
+Cross-validated predictions, with any label format:
 
 scikit-learn's ``cross_val_predict`` works with a dense 0/1 ``y``; with a
 sparse ``y`` and ``method="predict_proba"`` it fails inside scikit-learn
@@ -20,7 +26,18 @@ from sklearn.model_selection import check_cv
 from .labels import check_label_matrix
 from .utils.validation import check_texts
 
-__all__ = ["cross_val_predict"]
+__all__ = ["cross_val_predict", "TunedThresholdXMTCClassifier", "tune_thresholds",
+           "sets_from_topk"]
+
+_THRESHOLDS = ("TunedThresholdXMTCClassifier", "tune_thresholds", "sets_from_topk")
+
+
+def __getattr__(name):  # the thresholds import torch: only when asked for
+    if name in _THRESHOLDS:
+        from . import _thresholds
+
+        return getattr(_thresholds, name)
+    raise AttributeError(f"module 'sklearn_xmtc.model_selection' has no attribute {name!r}")
 
 _METHODS = ("predict", "predict_proba", "predict_topk")
 

@@ -46,6 +46,19 @@ class Nondeterministic(DummyXMTCClassifier):
         return self
 
 
+class IgnoresLabelLimits(DummyXMTCClassifier):
+    def _iter_predicted_sets(self, texts):  # thresholded sets, min/max_labels forgotten
+        for cand, scores in self._scored_batches(texts):
+            r, c = np.nonzero(scores.numpy() >= self.threshold)
+            yield len(scores), r, c
+
+
+class CapsAtWrongLabels(DummyXMTCClassifier):
+    def _iter_predicted_sets(self, texts):  # max_labels kept, but the worst labels
+        for n, r, c in super()._iter_predicted_sets(texts):
+            yield n, r, (self.n_labels_ - 1 - c) if self.max_labels else c
+
+
 @pytest.mark.parametrize("cls, check, message", [
     (WrongScore, ec.check_fit_predict_shapes, "score gave 0.5"),
     (WrongFrequencies, ec.check_fit_predict_shapes, "label_frequencies_"),
@@ -53,10 +66,14 @@ class Nondeterministic(DummyXMTCClassifier):
     (WrongPropensity, ec.check_fit_predict_shapes, "Jain"),
     (CapitalY, ec.check_fit_score_keyword_y, "fit\\(X, y=...\\)"),
     (Nondeterministic, ec.check_deterministic, "differ"),
+    (lambda: IgnoresLabelLimits(strategy="prior"), ec.check_fit_predict_shapes,
+     "exactly its best label"),
+    (lambda: CapsAtWrongLabels(strategy="prior"), ec.check_fit_predict_shapes,
+     "exactly its best label"),
 ])
 def test_a_broken_estimator_fails_its_check(cls, check, message):
     with pytest.raises(AssertionError, match=message):
-        check(cls.__name__, cls())
+        check(getattr(cls, "__name__", "variant"), cls())
 
 
 def test_the_dummy_passes_every_check():

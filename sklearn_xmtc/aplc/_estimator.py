@@ -87,6 +87,13 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         sets, 128-256 for large ones).
     threshold : float, default=0.5
         Probability threshold of :meth:`predict`.
+    min_labels : int, default=0
+        :meth:`predict` returns at least this many labels per text: a smaller
+        set gains the best scored labels it lacks (``min_labels=1`` never
+        returns an empty set).
+    max_labels : int or None, default=None
+        :meth:`predict` returns at most this many labels per text, the best
+        scored ones (None: no cap).
     callbacks : list or None, default=None
         Extra skorch callbacks (or ``(name, callback)`` pairs).
     keep_optimizer : bool, default=False
@@ -149,7 +156,8 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
                  weight_decay=0.0, warmup_steps=0, max_grad_norm=1.0, max_epochs=8,
                  batch_size=16, device="auto", random_state=None, verbose=0,
                  validation_fraction=None, patience=None, tokenizer=None, max_length=512,
-                 threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 threshold=0.5,
+                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False, propensity_a=0.55,
                  propensity_b=1.5):
         self.pretrained = pretrained
         self.pooling = pooling
@@ -174,6 +182,8 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a

@@ -113,7 +113,8 @@ class AttentionXMLClassifier(_BaseAttentionXML):
                  patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
-                 threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 threshold=0.5,
+                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False, propensity_a=0.55,
                  propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -145,6 +146,8 @@ class AttentionXMLClassifier(_BaseAttentionXML):
         self.embeddings = embeddings
         self.freeze_embeddings = freeze_embeddings
         self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a
@@ -244,7 +247,8 @@ class LightAttentionClassifier(_BaseAttentionXML):
                  patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
-                 threshold=0.5, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 threshold=0.5,
+                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False, propensity_a=0.55,
                  propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -279,6 +283,8 @@ class LightAttentionClassifier(_BaseAttentionXML):
         self.embeddings = embeddings
         self.freeze_embeddings = freeze_embeddings
         self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a

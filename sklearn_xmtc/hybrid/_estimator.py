@@ -87,6 +87,13 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         Texts per prediction batch.
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
+    min_labels : int, default=0
+        :meth:`predict` returns at least this many labels per text: a smaller
+        set gains the best scored labels it lacks (``min_labels=1`` never
+        returns an empty set).
+    max_labels : int or None, default=None
+        :meth:`predict` returns at most this many labels per text, the best
+        scored ones (None: no cap).
     random_state : int or None, default=0
         Seeds the folds, the validation split and a registry encoder.
     propensity_a, propensity_b : float, default=0.55, 1.5
@@ -168,7 +175,8 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
     def __init__(self, encoder=MINILM, *, embedding_weight=1.0, use_tfidf=True, ranker=None,
                  cv=None, fusion_weight=0.0, fusion_grid=(0.0, 0.1, 0.2, 0.3, 0.5),
                  fusion_candidates=20, validation_fraction=0.2, refit_encoder=True,
-                 batch_size=1024, threshold=0.5, random_state=0, propensity_a=0.55,
+                 batch_size=1024, threshold=0.5,
+                 min_labels=0, max_labels=None, random_state=0, propensity_a=0.55,
                  propensity_b=1.5):
         self.encoder = encoder
         self.embedding_weight = embedding_weight
@@ -182,6 +190,8 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         self.refit_encoder = refit_encoder
         self.batch_size = batch_size
         self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_labels = max_labels
         self.random_state = random_state
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b

@@ -78,6 +78,13 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         Of :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
     threshold : float, default=0.5
         Score threshold of :meth:`predict` (0.5 is a decision value of 0).
+    min_labels : int, default=0
+        :meth:`predict` returns at least this many labels per text: a smaller
+        set gains the best scored labels it lacks (``min_labels=1`` never
+        returns an empty set).
+    max_labels : int or None, default=None
+        :meth:`predict` returns at most this many labels per text, the best
+        scored ones (None: no cap).
     batch_size : int, default=2048
         Texts per prediction batch (bounds memory at O(batch_size x L)).
     n_threads : int, default=1
@@ -158,7 +165,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     def __init__(self, *, vectorizer="tfidf", solver="l2svm", C=1.0, tol=1e-4, bias=True,
                  prune_threshold=0.0, flat_max_labels=8192, cluster_size=64, tree_height=3,
                  tree_branching=16, n_candidates=20, ngram_range=(1, 1), min_df=1, max_df=1.0,
-                 max_features=None, sublinear_tf=True, threshold=0.5, batch_size=2048,
+                 max_features=None, sublinear_tf=True, threshold=0.5,
+                 min_labels=0, max_labels=None, batch_size=2048,
                  n_threads=1, random_state=0, propensity_a=0.55, propensity_b=1.5):
         self.vectorizer = vectorizer
         self.solver = solver
@@ -177,6 +185,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_labels = max_labels
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.random_state = random_state

@@ -94,7 +94,9 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
     max_labels : int or None, default=None
         N, the decoding steps (the largest generated set). None: the largest
         training label count, at most 30. Labels of a text beyond the N-th
-        (in ``classes_`` order) are not trained on.
+        (in ``classes_`` order) are not trained on. :meth:`predict` returns at
+        most this many labels (with ``min_labels`` above the generated set's
+        size too: the best scored ones).
     label_texts : None, dict or path, default=None
         Label descriptions (``label<TAB>text`` file or dict). Each label's
         embedding starts as the mean of the input token embeddings of its
@@ -171,7 +173,8 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
                  random_state=None, verbose=0, validation_fraction=None, patience=None,
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000,
                  min_frequency=1, lowercase=True, max_length=500, embeddings=None,
-                 freeze_embeddings=False, threshold=0.5, callbacks=None, keep_optimizer=False,
+                 freeze_embeddings=False, threshold=0.5, min_labels=0, callbacks=None,
+                 keep_optimizer=False,
                  propensity_a=0.55, propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -209,6 +212,7 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
         self.embeddings = embeddings
         self.freeze_embeddings = freeze_embeddings
         self.threshold = threshold
+        self.min_labels = min_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
         self.propensity_a = propensity_a

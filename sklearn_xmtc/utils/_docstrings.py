@@ -45,6 +45,13 @@ NEURAL_PARAMETERS = """\
         Keep the embedding layer fixed during training.
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
+    min_labels : int, default=0
+        :meth:`predict` returns at least this many labels per text: a smaller
+        set gains the best scored labels it lacks (``min_labels=1`` never
+        returns an empty set).
+    max_labels : int or None, default=None
+        :meth:`predict` returns at most this many labels per text, the best
+        scored ones (None: no cap).
     callbacks : list or None, default=None
         Extra skorch callbacks (or ``(name, callback)`` pairs). In tree mode
         every network (each level of each tree) gets its own copy, and a
@@ -73,9 +80,20 @@ NEURAL_ATTRIBUTES = """\
         Per-epoch training log."""
 
 
+MAX_LABELS_DOC = """\
+    max_labels : int or None, default=None
+        :meth:`predict` returns at most this many labels per text, the best
+        scored ones (None: no cap).
+"""
+
+
 def fill_doc(cls):
-    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` in a docstring."""
+    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` in a docstring (a class
+    documenting its own ``max_labels`` keeps that entry alone)."""
     if cls.__doc__:
-        cls.__doc__ = (cls.__doc__.replace("{neural_parameters}", NEURAL_PARAMETERS)
+        params = NEURAL_PARAMETERS
+        if "    max_labels :" in cls.__doc__:
+            params = params.replace(MAX_LABELS_DOC, "")
+        cls.__doc__ = (cls.__doc__.replace("{neural_parameters}", params)
                        .replace("{neural_attributes}", NEURAL_ATTRIBUTES))
     return cls

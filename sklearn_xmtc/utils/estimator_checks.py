@@ -135,10 +135,57 @@ def check_fit_predict_shapes(name, est):
     empty_idx, _ = fitted.predict_topk([], k=2)
     if empty_idx.shape != (0, 2):
         raise AssertionError(f"{name}.predict_topk([]) must give shape (0, 2)")
+    _check_label_limits(name, fitted, X[:7])
     if hasattr(fitted, "net_"):
         _check_network_contract(name, fitted, X[:5])
     if hasattr(fitted, "transform"):
         _check_transform(name, fitted, X[:9])
+
+
+def _rows_of(pred):
+    pred = sp.csr_matrix(pred)
+    return [set(pred.indices[pred.indptr[i]:pred.indptr[i + 1]].tolist())
+            for i in range(pred.shape[0])]
+
+
+def _check_label_limits(name, fitted, X):
+    """``min_labels`` / ``max_labels``: at least the best ``min_labels`` of
+    ``predict_topk``, at most ``max_labels`` labels; with ``threshold=0`` a scoring
+    estimator's capped sets are exactly its top ``max_labels``."""
+    params = fitted.get_params()
+    if "min_labels" not in params or "max_labels" not in params:
+        raise AssertionError(f"{name} lacks the min_labels / max_labels parameters")
+    idx, _ = fitted.predict_topk(X, k=3)
+    top = [[int(j) for j in row if j >= 0] for row in idx]
+    generative = hasattr(fitted, "_stops_at_empty")
+    settings = [({"min_labels": 1, "max_labels": 1}, "exactly its best label"),
+                ({"min_labels": 3, "max_labels": None}, "at least its 3 best labels"),
+                ({"min_labels": 0, "max_labels": 2}, "at most 2 labels")]
+    try:
+        for extra, what in settings:
+            fitted.set_params(**extra, **({"threshold": 0.0 if extra["max_labels"] == 2
+                                           else 1.0} if "threshold" in params else {}))
+            got = _rows_of(fitted.predict(X))
+            for i, row in enumerate(got):
+                best = set(top[i][:extra["min_labels"]])
+                ok = best <= row and len(row) <= (extra["max_labels"] or len(row))
+                if extra["max_labels"] == 2 and not generative:
+                    ok = row == set(top[i][:2])
+                if extra == settings[0][0]:
+                    ok = row == set(top[i][:1])
+                if not ok:
+                    raise AssertionError(
+                        f"{name}.predict with {extra} must return {what} of predict_topk "
+                        f"for X[{i}]: got {sorted(row)}, top-3 {top[i]}")
+        try:
+            fitted.set_params(min_labels=2, max_labels=1).predict(X)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"{name}.predict accepted min_labels=2 > max_labels=1")
+    finally:
+        fitted.set_params(**{k: params[k] for k in ("min_labels", "max_labels", "threshold")
+                             if k in params})
 
 
 def _check_transform(name, fitted, X):
