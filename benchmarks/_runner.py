@@ -188,13 +188,13 @@ def tuned_set_scores(data, fit_topk, test_topk, seed=0):
 
     from sklearn_xmtc.labels import pad_columns
     from sklearn_xmtc.metrics import classification_scores
+    from sklearn_xmtc._thresholds import holdout_split
     from sklearn_xmtc.model_selection import sets_from_topk, tune_thresholds
 
     X, Y = data.X_train, data.Y_train.tocsr()
     n, L = Y.shape
-    perm = np.random.RandomState(seed).permutation(n)
-    n_valid = int(round(TUNE_VALIDATION * n))
-    fit, valid = np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+    fit, valid = holdout_split(n, TUNE_VALIDATION, seed)  # TunedThresholdXMTCClassifier's
+    n_valid = len(valid)
 
     def rows(index):
         return X[index] if hasattr(X, "shape") else [X[i] for i in index]

@@ -9,10 +9,12 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseXMTCClassifier
+from .utils._docstrings import fill_doc
 
 __all__ = ["DummyXMTCClassifier"]
 
 
+@fill_doc
 class DummyXMTCClassifier(BaseXMTCClassifier):
     """Predicts from label frequencies only, ignoring the text.
 
@@ -29,13 +31,7 @@ class DummyXMTCClassifier(BaseXMTCClassifier):
         least 1); for "prior", the labels whose prior is >= ``threshold``.
     threshold : float, default=0.5
         Prior threshold for ``strategy="prior"``.
-    min_labels : int, default=0
-        :meth:`predict` returns at least this many labels per text: a smaller
-        set gains the best scored labels it lacks (``min_labels=1`` never
-        returns an empty set).
-    max_labels : int or None, default=None
-        :meth:`predict` returns at most this many labels per text, the best
-        scored ones (None: no cap).
+{label_limits}
     batch_size : int, default=1024
         Rows per prediction batch (bounds memory at O(batch_size x L)).
     propensity_a, propensity_b : float, default=0.55, 1.5

@@ -237,6 +237,14 @@ def _threshold_of(thresholds, cand):
     return torch.from_numpy(t)[cand.clamp(min=0).cpu()].to(cand.device)
 
 
+def holdout_split(n, fraction, random_state=0):
+    """(fit, validation) sorted row indices: a random ``fraction`` of ``n`` rows held out
+    (at least one row on each side)."""
+    perm = np.random.RandomState(random_state).permutation(n)
+    n_valid = min(max(1, int(round(fraction * n))), n - 1)
+    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+
+
 def _rows(X, index):
     """Rows ``index`` of a list of texts or of a feature matrix."""
     if hasattr(X, "shape"):
@@ -379,9 +387,7 @@ class TunedThresholdXMTCClassifier(BaseXMTCClassifier):
         if n < 2:
             raise ValueError(f"X has {n} sample(s): tuning needs at least 2 (fit and validate).")
         if self.cv is None:
-            perm = np.random.RandomState(self.random_state).permutation(n)
-            n_valid = min(max(1, int(round(self.validation_fraction * n))), n - 1)
-            splits = [(np.sort(perm[n_valid:]), np.sort(perm[:n_valid]))]
+            splits = [holdout_split(n, self.validation_fraction, self.random_state)]
         else:
             splits = list(check_cv(self.cv, classifier=False).split(np.zeros(n)))
         k = min(self.n_candidates, Y.shape[1])

@@ -87,13 +87,7 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         sets, 128-256 for large ones).
     threshold : float, default=0.5
         Probability threshold of :meth:`predict`.
-    min_labels : int, default=0
-        :meth:`predict` returns at least this many labels per text: a smaller
-        set gains the best scored labels it lacks (``min_labels=1`` never
-        returns an empty set).
-    max_labels : int or None, default=None
-        :meth:`predict` returns at most this many labels per text, the best
-        scored ones (None: no cap).
+{label_limits}
     callbacks : list or None, default=None
         Extra skorch callbacks (or ``(name, callback)`` pairs).
     keep_optimizer : bool, default=False

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import BaseXMTCClassifier
 from ..metrics import ndcg_at_k
 from ..nn import average_candidate_scores, topk_candidates
+from ..utils._docstrings import fill_doc
 
 __all__ = ["HybridXMTCClassifier"]
 
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 MINILM = "minilm"
 
 
+@fill_doc
 class HybridXMTCClassifier(BaseXMTCClassifier):
     """A linear ranker on TF-IDF beside a text encoder's embedding (XR-Transformer's recipe).
 
@@ -87,13 +89,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         Texts per prediction batch.
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
-    min_labels : int, default=0
-        :meth:`predict` returns at least this many labels per text: a smaller
-        set gains the best scored labels it lacks (``min_labels=1`` never
-        returns an empty set).
-    max_labels : int or None, default=None
-        :meth:`predict` returns at most this many labels per text, the best
-        scored ones (None: no cap).
+{label_limits}
     random_state : int or None, default=0
         Seeds the folds, the validation split and a registry encoder.
     propensity_a, propensity_b : float, default=0.55, 1.5

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._base import BaseXMTCClassifier, _n_rows
 from ..labels import build_label_tree, pifa_features, reduce_label_features
 from ..nn import beam_search
+from ..utils._docstrings import fill_doc
 
 __all__ = ["LinearXMTCClassifier"]
 
@@ -23,6 +24,7 @@ _SOLVERS = {"l2svm": 2, "l2svm_dual": 1, "logistic": 0, "l1svm_dual": 3}
 _MATRIX = (None, "passthrough")
 
 
+@fill_doc
 class LinearXMTCClassifier(BaseXMTCClassifier):
     """LIBLINEAR one-vs-rest on TF-IDF features (or on a given feature matrix).
 
@@ -78,13 +80,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         Of :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
     threshold : float, default=0.5
         Score threshold of :meth:`predict` (0.5 is a decision value of 0).
-    min_labels : int, default=0
-        :meth:`predict` returns at least this many labels per text: a smaller
-        set gains the best scored labels it lacks (``min_labels=1`` never
-        returns an empty set).
-    max_labels : int or None, default=None
-        :meth:`predict` returns at most this many labels per text, the best
-        scored ones (None: no cap).
+{label_limits}
     batch_size : int, default=2048
         Texts per prediction batch (bounds memory at O(batch_size x L)).
     n_threads : int, default=1

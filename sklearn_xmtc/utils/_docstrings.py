@@ -1,6 +1,6 @@
 """Docstring fragments shared by the neural estimators."""
 
-__all__ = ["fill_doc", "NEURAL_PARAMETERS", "NEURAL_ATTRIBUTES"]
+__all__ = ["fill_doc", "NEURAL_PARAMETERS", "NEURAL_ATTRIBUTES", "LABEL_LIMITS"]
 
 NEURAL_PARAMETERS = """\
     max_epochs : int
@@ -45,13 +45,7 @@ NEURAL_PARAMETERS = """\
         Keep the embedding layer fixed during training.
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
-    min_labels : int, default=0
-        :meth:`predict` returns at least this many labels per text: a smaller
-        set gains the best scored labels it lacks (``min_labels=1`` never
-        returns an empty set).
-    max_labels : int or None, default=None
-        :meth:`predict` returns at most this many labels per text, the best
-        scored ones (None: no cap).
+{label_limits}
     callbacks : list or None, default=None
         Extra skorch callbacks (or ``(name, callback)`` pairs). In tree mode
         every network (each level of each tree) gets its own copy, and a
@@ -80,20 +74,31 @@ NEURAL_ATTRIBUTES = """\
         Per-epoch training log."""
 
 
+MIN_LABELS_DOC = """\
+    min_labels : int, default=0
+        :meth:`predict` returns at least this many labels per text: a smaller
+        set gains the best scored labels it lacks (``min_labels=1`` never
+        returns an empty set).
+"""
 MAX_LABELS_DOC = """\
     max_labels : int or None, default=None
         :meth:`predict` returns at most this many labels per text, the best
         scored ones (None: no cap).
 """
 
+#: the ``min_labels`` / ``max_labels`` entries every estimator's docstring shares
+LABEL_LIMITS = (MIN_LABELS_DOC + MAX_LABELS_DOC).rstrip("\n")
+NEURAL_PARAMETERS = NEURAL_PARAMETERS.replace("{label_limits}", LABEL_LIMITS)
+
 
 def fill_doc(cls):
-    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` in a docstring (a class
-    documenting its own ``max_labels`` keeps that entry alone)."""
+    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` / ``{label_limits}`` in
+    a docstring (a class documenting its own ``max_labels`` keeps that entry alone)."""
     if cls.__doc__:
         params = NEURAL_PARAMETERS
         if "    max_labels :" in cls.__doc__:
             params = params.replace(MAX_LABELS_DOC, "")
         cls.__doc__ = (cls.__doc__.replace("{neural_parameters}", params)
+                       .replace("{label_limits}", LABEL_LIMITS)
                        .replace("{neural_attributes}", NEURAL_ATTRIBUTES))
     return cls
