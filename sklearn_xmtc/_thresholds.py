@@ -61,8 +61,15 @@ def _cut_threshold(s, end):
         return float(np.nextafter(s[0], np.float32(np.inf)))
     if end == len(s):
         return float(s[end - 1])
-    mid = np.float32((np.float64(s[end - 1]) + np.float64(s[end])) / 2)
-    return float(mid if mid > s[end] else s[end - 1])
+    return float(_midpoint(s[end - 1], s[end]))
+
+
+def _midpoint(upper, lower):
+    """The float32 midpoint of ``upper`` > ``lower`` (elementwise), or ``upper`` where
+    rounding would not leave it above ``lower``."""
+    upper = np.asarray(upper, dtype=np.float32)
+    mid = ((upper.astype(np.float64) + lower) / 2).astype(np.float32)
+    return np.where(mid > lower, mid, upper)
 
 
 def tune_thresholds(y_true, indices, scores, *, strategy="global", min_positives=5,
@@ -193,9 +200,8 @@ def tune_thresholds(y_true, indices, scores, *, strategy="global", min_positives
     last = first  # the lowest kept candidate of the label
     nxt = np.minimum(first + 1, len(s) - 1)
     at_end = first + 1 == stop
-    mid = ((s[last].astype(np.float64) + s[nxt]) / 2).astype(np.float32)
-    mid = np.where(mid > s[nxt], mid, s[last])
-    kept = np.where(at_end, np.minimum(s[last], np.float32(threshold)), mid)
+    kept = np.where(at_end, np.minimum(s[last], np.float32(threshold)),
+                    _midpoint(s[last], s[nxt]))
     above_best = np.nextafter(s[starts], np.float32(np.inf))
     none = np.maximum(np.float32(threshold), above_best)
     thresholds[lab[starts]] = np.where(take, kept, none)

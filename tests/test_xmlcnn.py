@@ -240,6 +240,13 @@ def test_minilm_embeddings_with_its_tokenizer(tiny):
     assert est.tokenizer_.kind == "pretrained"
     assert est.net_.module_.embed.dim == 384  # MiniLM's width overrides embedding_dim
     assert not est.net_.module_.embed.embedding.weight.requires_grad
+    # MiniLM's rows, each column standardised (raw, at a norm near 1, they do not train)
+    from transformers import AutoModel
+
+    raw = AutoModel.from_pretrained(pkg.get_model_path()).get_input_embeddings().weight.detach()
+    weight = est.net_.module_.embed.embedding.weight.detach()
+    assert torch.allclose(weight.std(0), torch.ones(384), atol=1e-3)
+    assert torch.allclose(weight, (raw - raw.mean(0)) / raw.std(0, unbiased=False), atol=1e-4)
 
 
 def test_a_diverged_fit_raises_naming_epoch_batch_and_lr(tiny):

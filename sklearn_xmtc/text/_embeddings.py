@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from ._static import _standardise, parse_static_spec, vocabulary_vectors
+
 __all__ = ["load_embedding_matrix", "is_model_directory"]
 
 logger = logging.getLogger(__name__)
@@ -24,12 +26,17 @@ def load_embedding_matrix(spec, tokenizer, embedding_dim, *, random_state=0):
     ----------
     spec : str or path
         A word-vector text file (GloVe: ``word v1 ... vd`` per line; word2vec
-        text: the same after a ``count dim`` header line) or a transformers model
-        directory, whose input-embedding matrix is returned whole (the tokenizer
-        must then be that model's, see ``BaseXMTCClassifier``).
+        text: the same after a ``count dim`` header line), a transformers model
+        directory, whose input-embedding matrix is returned whole, each column
+        standardised (the tokenizer must then be that model's, see
+        ``BaseXMTCClassifier``), or a static-vector
+        name (``"minilm-distilled"``, ``"minilm-input"``, ``"distilled:<dir>"``,
+        ``"input:<dir>"``; :mod:`sklearn_xmtc.text._static`) mapped onto
+        ``tokenizer``'s own vocabulary.
     tokenizer : TextTokenizer
     embedding_dim : int
-        Dimension of random rows (ignored for a model directory).
+        Dimension of random rows (ignored for a model directory); static
+        vectors keep their first ``embedding_dim`` principal components.
 
     Returns
     -------
@@ -38,6 +45,8 @@ def load_embedding_matrix(spec, tokenizer, embedding_dim, *, random_state=0):
         Number of rows taken from ``spec``.
     """
     spec = os.fspath(spec)
+    if parse_static_spec(spec) is not None:
+        return vocabulary_vectors(spec, tokenizer, embedding_dim, random_state=random_state)
     if is_model_directory(spec):
         return _from_model(spec, tokenizer)
     if not os.path.isfile(spec):
@@ -59,7 +68,10 @@ def _from_model(path, tokenizer):
             f"emits {tokenizer.vocab_size} ids; use that model's own tokenizer "
             "(tokenizer=None with embeddings=<model dir>)."
         )
-    return weight[: tokenizer.vocab_size].copy(), tokenizer.vocab_size
+    # at the random rows' moments (each column standard normal): raw transformer input rows
+    # have a norm near 1, about sqrt(dim) times smaller, and then do not train (cooking,
+    # docs/benchmarks.md)
+    return _standardise(weight[: tokenizer.vocab_size]), tokenizer.vocab_size
 
 
 def _from_text_file(path, tokenizer, dim, seed):

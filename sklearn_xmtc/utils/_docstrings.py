@@ -37,10 +37,19 @@ NEURAL_PARAMETERS = """\
     max_length : int
         Tokens kept per text (truncation).
     embeddings : None or str, default=None
-        Pretrained input embeddings: a word-vector text file (GloVe /
-        word2vec text format) initialising the rows of known tokens, or a
-        transformers model directory whose input-embedding matrix is used with
-        that model's tokenizer (then ``embedding_dim`` is the model's).
+        Initial token embeddings (None: random rows, standard normal).
+        ``"minilm-distilled"`` or ``"minilm-input"``: static vectors made
+        offline, once, from the MiniLM of the ``pretrained`` extra (Model2Vec's
+        distillation, or its input-embedding rows; ``"distilled:<dir>"`` /
+        ``"input:<dir>"`` for another local transformers model), cached under
+        ``$SKLEARN_XMTC_CACHE`` and mapped onto this estimator's own
+        vocabulary (a word gets the mean of its word pieces' vectors), reduced
+        to their first ``embedding_dim`` principal components, each column
+        standardised (the random rows' moments). A word-vector text file (GloVe / word2vec text
+        format) initialises the rows of known tokens. A transformers model
+        directory gives its input-embedding matrix (each column standardised)
+        with that model's tokenizer. With a file or a model directory,
+        ``embedding_dim`` is theirs.
     freeze_embeddings : bool, default=False
         Keep the embedding layer fixed during training.
     threshold : float, default=0.5
