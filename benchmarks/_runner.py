@@ -77,8 +77,9 @@ TUNE_CANDIDATES = 50
 TUNE_VALIDATION = 0.2
 
 
-def configured_estimator(spec):
-    """One of our estimators with the spec's parameters (unfitted)."""
+def configured_estimator(spec, data=None):
+    """One of our estimators with the spec's parameters (unfitted); with ``data``, also its
+    hierarchy for an estimator that takes one (``with_dataset_hierarchy``)."""
     est = build_estimator(spec.get("base") or spec["system"], spec.get("class_path"),
                           spec.get("seed", 0))
     if "torch" in sys.modules:  # only neural estimators pay for importing torch
@@ -92,12 +93,17 @@ def configured_estimator(spec):
         raise ValueError(f"{spec['system']}: unknown parameter(s) {sorted(unknown)}")
     if "verbose" in own:
         params.setdefault("verbose", 0)
-    return est.set_params(**params)
+    est.set_params(**params)
+    if data is not None:
+        from sklearn_xmtc._cli import with_dataset_hierarchy
+
+        with_dataset_hierarchy(est, data)
+    return est
 
 
 def fit_predict_estimator(spec, data):
     """Fit one of our estimators; (top-5 idx, sets, timings, extra record fields)."""
-    est = configured_estimator(spec)
+    est = configured_estimator(spec, data)
     t0 = time.perf_counter()
     est.fit(data.X_train, data.Y_train)
     fit_s = time.perf_counter() - t0
@@ -114,7 +120,7 @@ def fit_predict_estimator(spec, data):
              "predictions_sha256": predictions_digest(idx, scores, sets)}
     if spec.get("tune"):
         def fit_topk(X, Y, X_eval, k):
-            return configured_estimator(spec).fit(X, Y).predict_topk(X_eval, k=k)
+            return configured_estimator(spec, data).fit(X, Y).predict_topk(X_eval, k=k)
 
         extra["_tune"] = (fit_topk, est.predict_topk(data.X_test, k=TUNE_CANDIDATES))
     return idx, sets, {"fit_s": fit_s, "predict_s": predict_s, "sets_s": sets_s}, extra

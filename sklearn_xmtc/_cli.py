@@ -50,6 +50,17 @@ def head_of_split(data, max_train=None, max_test=None):
     return data
 
 
+def with_dataset_hierarchy(est, data):
+    """Give ``est`` the dataset's hierarchy when it has a ``hierarchy`` parameter left
+    at None (TReaderXML): its column labels renamed to the column indices, which are the
+    ``classes_`` of an estimator fitted on the label matrix ``data.Y_train``."""
+    h = getattr(data, "hierarchy", None)
+    params = est.get_params()
+    if h is not None and "hierarchy" in params and params["hierarchy"] is None:
+        est.set_params(hierarchy=h.relabel({c: j for j, c in enumerate(data.classes.tolist())}))
+    return est
+
+
 def _positive_int(value):
     """argparse type of ``--max-train`` / ``--max-test``: an int >= 1."""
     try:
@@ -69,6 +80,7 @@ def evaluate(est, data):
     from .labels import pad_columns
     from .metrics import estimator_inv_propensity, micro_f1, ranking_scores
 
+    with_dataset_hierarchy(est, data)
     t0 = time.perf_counter()
     est.fit(data.X_train, data.Y_train)
     fit_s = time.perf_counter() - t0

@@ -110,6 +110,16 @@ METHODS = [
                        lightconv_kernels=(3,), max_labels=3, **_TINY),
                   dict(embedding_dim=8, hidden_size=8, encoder_layers=1, use_lightconv=False,
                        loss="mle", label_order="frequency", max_labels=3, **_TINY))),
+    # demo: small enough for a few minutes on 2 cores (lr 1e-3 rather than the paper's 1e-4
+    # for the few CPU epochs); the main job and the benchmarks pass a dataset's hierarchy
+    Method("treaderxml", "sklearn_xmtc.treaderxml:TReaderXMLClassifier",
+           demo={"embedding_dim": 64, "n_heads": 4, "bottleneck_size": 64, "max_epochs": 5,
+                 "lr": 1e-3, "batch_size": 64, "max_length": 128, "n_neighbors": 10,
+                 "max_teacher_labels": 32, "threshold": 0.3},
+           tests=(dict(embedding_dim=16, n_heads=2, bottleneck_size=16, n_neighbors=3,
+                       max_teacher_labels=8, **_TINY),
+                  dict(embedding_dim=16, n_heads=2, bottleneck_size=16, use_teacher=False,
+                       reading="none", **_TINY))),
     # LibMultiLabel's linear defaults (-s 2, C=1, bias), not tuned
     Method("linear", "sklearn_xmtc.linear:LinearXMTCClassifier",
            tests=({}, {"solver": "logistic", "prune_threshold": 0.01, "bias": False}),

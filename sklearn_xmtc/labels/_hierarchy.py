@@ -135,6 +135,23 @@ class LabelHierarchy:
         """List of ``(parent, child)`` pairs, with ``ROOT`` for top-level nodes."""
         return [(p, node) for node, ps in self._parents.items() for p in (ps or (ROOT,))]
 
+    def relabel(self, mapping):
+        """The same hierarchy with the nodes of ``mapping`` renamed (the others kept).
+
+        E.g. a dataset's column names to the column indices that an estimator
+        fitted on the label matrix has as ``classes_``.
+
+        >>> h = LabelHierarchy({"cat": "animal", "dog": "animal"})
+        >>> h.relabel({"cat": 0, "dog": 1}).parents(0)
+        ['animal']
+        """
+        new = {node: mapping.get(node, node) for node in self._parents}
+        if len(set(new.values())) != len(new):
+            raise ValueError("relabel: the new names collide with each other or with the "
+                             "nodes that keep their names.")
+        return LabelHierarchy({new[node]: [new[p] for p in ps]
+                               for node, ps in self._parents.items()})
+
     def validate_labels(self, classes, *, name="classes"):
         """Raise ValueError if labels of ``classes`` are not hierarchy nodes.
 
