@@ -51,13 +51,26 @@ def head_of_split(data, max_train=None, max_test=None):
 
 
 def with_dataset_hierarchy(est, data):
-    """Give ``est`` the dataset's hierarchy when it has a ``hierarchy`` parameter left
-    at None (TReaderXML): its column labels renamed to the column indices, which are the
-    ``classes_`` of an estimator fitted on the label matrix ``data.Y_train``."""
-    h = getattr(data, "hierarchy", None)
+    """Give ``est`` the dataset's side information it declares in ``_dataset_params``
+    (TReaderXML: ``hierarchy`` and ``label_texts``) where that parameter is None.
+
+    Renamed for an estimator fitted on the label matrix ``data.Y_train``, whose
+    ``classes_`` are the column indices: the hierarchy's column labels become their
+    column index (internal nodes keep their names), and the label texts are keyed by
+    column index, a label without a text getting its name.
+    """
+    wanted = getattr(est, "_dataset_params", ())
     params = est.get_params()
-    if h is not None and "hierarchy" in params and params["hierarchy"] is None:
-        est.set_params(hierarchy=h.relabel({c: j for j, c in enumerate(data.classes.tolist())}))
+    names = data.classes.tolist() if hasattr(data, "classes") else None
+    h = getattr(data, "hierarchy", None)
+    if "hierarchy" in wanted and params.get("hierarchy") is None and h is not None:
+        est.set_params(hierarchy=h.relabel({c: j for j, c in enumerate(names)}))
+    if "label_texts" in wanted and params.get("label_texts") is None and names is not None:
+        texts = getattr(data, "label_texts", None) or {}
+        named = {str(c): texts.get(str(c), str(c)) for c in names}
+        renamed = {j: named[str(c)] for j, c in enumerate(names)}
+        renamed.update({k: v for k, v in texts.items() if k not in named})  # internal nodes
+        est.set_params(label_texts=renamed)
     return est
 
 

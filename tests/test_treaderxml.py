@@ -222,6 +222,8 @@ def test_the_main_job_gives_a_dataset_hierarchy_renamed_to_columns(shared_data):
     parent = data.hierarchy.parents(data.classes[j])[0]
     col = {c: i for i, c in enumerate(data.classes.tolist())}
     assert view.node_names[view.parents[j].indices[0]] == col.get(parent, parent)
+    # hoc has no label_texts.tsv: each column's text is its name, keyed by column index
+    assert est.label_texts[0] == str(data.classes[0]) and len(est.label_texts) >= est.n_labels_
     given = TReaderXMLClassifier(hierarchy={"a": "b"})
     assert with_dataset_hierarchy(given, data).hierarchy == {"a": "b"}  # never overridden
     with pytest.raises(ValueError, match="collide"):

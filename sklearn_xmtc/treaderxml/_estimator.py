@@ -128,6 +128,9 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
     ((2, 3), (2, 32))
     """
 
+    #: side information of a dataset that the main job and the benchmarks pass
+    _dataset_params = ("hierarchy", "label_texts")
+
     _parameter_constraints = {
         **BaseNeuralXMTCClassifier._parameter_constraints,
         **TrainedVocabularyMixin._parameter_constraints,
