@@ -5,6 +5,9 @@ on 80 % of a dataset's *training* split (seed 0) and scored on the other 20 % (P
 PSP@5); the test split is never read. Variants of ``embeddings``:
 
 - ``random``: the default (standard-normal rows, PyTorch's ``nn.Embedding`` init);
+- ``random-0.1``: random rows drawn 10x smaller, N(0, 0.1) (a word-vector file that
+  holds no word of the corpus: every row keeps the file reader's random fill): the
+  scale alone, without any pretrained content;
 - ``minilm-raw``: the MiniLM model directory as ``embeddings`` (its WordPiece
   tokenizer and its input-embedding rows at their own scale, row norm about 1);
 - ``minilm-raw-rescaled``: the same rows and tokenizer, rescaled to unit variance
@@ -26,19 +29,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-VARIANTS = ("random", "minilm-raw", "minilm-raw-rescaled", "minilm-input", "minilm-distilled")
+VARIANTS = ("random", "random-0.1", "minilm-raw", "minilm-raw-rescaled", "minilm-input",
+            "minilm-distilled")
 
 
-def variant_params(variant):
+def variant_params(variant, dim=None, folder=None):
+    """``embeddings`` (and ``tokenizer``) of a variant; ``dim`` and ``folder`` (where the
+    word-vector file of ``random-0.1`` is written) only for that one."""
     from sklearn_xmtc._registry import offline_encoder
 
     model = offline_encoder()
+    if variant == "random-0.1":
+        path = Path(folder) / f"no_corpus_word_{dim}d.txt"
+        path.write_text("zzqqxxnotaword " + " ".join(["0"] * dim) + "\n")
+        return {"embeddings": str(path)}
     return {"random": {}, "minilm-raw": {"embeddings": model},
             "minilm-raw-rescaled": {"tokenizer": model, "embeddings": "minilm-input"},
             "minilm-input": {"embeddings": "minilm-input"},
@@ -69,10 +80,12 @@ def main(argv=None):
                                    n_samples=len(fit))
         for est_name in args.estimators:
             for variant in args.variants:
-                est = make_estimator(est_name, variant_params(variant))
-                t0 = time.perf_counter()
-                est.fit([texts[i] for i in fit], Y[fit])
-                fit_s = time.perf_counter() - t0
+                dim = make_estimator(est_name).embedding_dim
+                with tempfile.TemporaryDirectory() as folder:
+                    est = make_estimator(est_name, variant_params(variant, dim, folder))
+                    t0 = time.perf_counter()
+                    est.fit([texts[i] for i in fit], Y[fit])
+                    fit_s = time.perf_counter() - t0
                 idx, _ = est.predict_topk([texts[i] for i in valid], k=5)
                 history = getattr(est, "history_", None)
                 emb = [m for m in est.net_.module_.modules()
@@ -86,6 +99,23 @@ def main(argv=None):
                 print(json.dumps(row), flush=True)
                 with open(args.out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
+
+
+def table(rows):
+    """Markdown: validation P@1 / PSP@5 and fit seconds per estimator, variant and recipe."""
+    from sklearn_xmtc._registry import make_estimator
+
+    out = ["| estimator | embeddings | recipe | embedding width | P@1 | PSP@5 | fit s |",
+           "|---|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        static = r["variant"] in ("minilm-input", "minilm-distilled")
+        recipe = {None: "1 (384-d, one scale)", 2: "2 (PCA, one scale)",
+                  3: "3 (PCA, columns standardised)"}[r.get("recipe")] if static else "-"
+        width = r.get("embedding_dim") or (384 if static or "raw" in r["variant"]
+                                           else make_estimator(r["estimator"]).embedding_dim)
+        out.append(f"| {r['estimator']} | {r['variant']} | {recipe} | {width} | "
+                   f"{r['P@1']:.3f} | {r['PSP@5']:.3f} | {r['fit_s']:.0f} |")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
