@@ -41,7 +41,8 @@ def cosine_topk(queries, reference, k, *, query_groups=None, reference_groups=No
     Returns
     -------
     indices : ndarray of int64, shape (n_queries, k)
-        Best first (ties to the lower reference index); -1 where fewer than
+        Best first (equal similarities in the order of the reference rows; a
+        tie at the ``k``-th place may keep either row); -1 where fewer than
         ``k`` rows are allowed.
     similarities : ndarray of float32, shape (n_queries, k)
         Cosine similarity of each (``-inf`` for -1).

@@ -34,7 +34,7 @@ train AttentionXML on cooking (random rows at that scale fail the same way; see
 from __future__ import annotations
 
 import hashlib
-import json
+import itertools
 import logging
 import os
 import tempfile
@@ -243,18 +243,15 @@ def vocabulary_vectors(spec, tokenizer, dim=None, *, random_state=0):
         pieces = [[i] for i in range(len(words))]  # the model's own tokenizer: row i is id i
     else:
         pieces = source([w.lstrip("#") for w in words], add_special_tokens=False)["input_ids"]
-    skip = {source.unk_token_id, source.pad_token_id, None}
-    special = {tokenizer.pad_id} | {i for w, i in vocab.items() if w in ("[UNK]", "[PAD]")}
-    rows, cols = [], []
-    for i, ids in enumerate(pieces):
-        ids = [j for j in ids if j not in skip]
-        if ids and i not in special:
-            rows.extend([i] * len(ids))
-            cols.extend(ids)
+    skip = [i for i in (source.unk_token_id, source.pad_token_id) if i is not None]
+    special = [tokenizer.pad_id] + [i for w, i in vocab.items() if w in ("[UNK]", "[PAD]")]
+    rows = np.repeat(np.arange(len(words)), [len(ids) for ids in pieces])
+    cols = np.fromiter(itertools.chain.from_iterable(pieces), dtype=np.int64, count=len(rows))
+    keep = ~np.isin(cols, skip) & ~np.isin(rows, special)
+    rows, cols = rows[keep], cols[keep]
     counts = np.bincount(rows, minlength=len(words)).astype(np.float64)
     found = counts > 0
-    weights = np.ones(len(rows)) / np.maximum(counts[rows], 1) if rows else np.zeros(0)
-    mean = sp.csr_matrix((weights, (rows, cols)), shape=(len(words), table.shape[0]))
+    mean = sp.csr_matrix((1.0 / counts[rows], (rows, cols)), shape=(len(words), table.shape[0]))
     composed = np.asarray(mean @ table.astype(np.float64))
     rng = np.random.default_rng(random_state)
     matrix = rng.standard_normal((len(words), table.shape[1])).astype(np.float32)
