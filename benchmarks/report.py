@@ -178,7 +178,9 @@ def tuned_summary(records):
              "`benchmarks/_runner.py` `tuned_set_scores`): a second model fitted on 80 % of "
              "the training split, micro-F1 of its top-50 candidates maximised on the other "
              "20 % (`sklearn_xmtc.model_selection.tune_thresholds`), the thresholds applied to "
-             "the test top-50 of the model fitted on all the training texts.", "",
+             "the test top-50 of the model fitted on all the training texts. Each (dataset, "
+             "system) pair's latest record run with `--tune-thresholds` (its fixed micro-F1 "
+             "comes from the same run).", "",
              "| system | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
     for name in systems:
         cells = []
@@ -376,7 +378,10 @@ def build_report(records, out, img_dir, scaling=None, notes=None, include=(), ab
     if notes:
         parts += [notes, ""]
     parts += [CONVENTIONS, ""]
-    summary = tuned_summary(records)
+    # each pair's latest record that was run with --tune-thresholds (a later run without
+    # tuning, e.g. of the peers beside a new estimator, does not blank the table)
+    summary = tuned_summary(latest_per_pair(
+        [r for r in all_records if r.get("status") == "ok" and r.get("tuned")])[0])
     if summary:
         parts += [summary, ""]
     for name in dict.fromkeys(r["dataset"] for r in records):
