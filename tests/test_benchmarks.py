@@ -227,3 +227,17 @@ def test_variant_names_need_a_registered_base():
     for bad in ["aplc-ncls2", "x=nope", "=aplc"]:
         with pytest.raises(SystemExit, match="--variant expects NAME=BASE"):
             parse_variants([bad])
+
+
+def test_the_teacher_alone_scores_the_share_of_neighbours_carrying_a_label():
+    from benchmarks._teacher_vote import TeacherVoteClassifier
+
+    X = ["apple banana", "apple banana cherry", "dog cat", "dog cat mouse", "fish"]
+    Y = [["fruit"], ["fruit", "red"], ["pet"], ["pet"], ["sea"]]
+    est = TeacherVoteClassifier(n_neighbors=2, hierarchy={"red": "fruit"}).fit(X, Y)
+    idx, scores = est.predict_topk(["apple banana cherry", "dog cat"], k=2)
+    names = [est.classes_[i].tolist() for i in idx]
+    # both fruit texts are the 2 neighbours of the first query: fruit 2/2, red 1/2
+    assert names[0] == ["fruit", "red"] and np.allclose(scores[0], [1.0, 0.5], atol=1e-4)
+    assert names[1][0] == "pet" and np.isclose(scores[1][0], 1.0, atol=1e-4)
+    assert est.predict_labels(["dog cat"]) == [["pet"]]
