@@ -13,7 +13,11 @@ empty label ∅ (index ``n_labels_``). Then:
   so ranking metrics apply too.
 
 A method restricts what a step may generate (a label hierarchy, say) in its
-network's :meth:`~sklearn_xmtc.nn.SetDecoderMixin.step_mask`.
+network's :meth:`~sklearn_xmtc.nn.SetDecoderMixin.step_mask`. A method whose
+network decodes otherwise (G-HXMC's beam search) fills two hooks:
+:meth:`_decoding_inputs` (the decoding parameters it hands the network, read
+at predict time so that ``set_params`` needs no refit) and
+:meth:`_label_scores` (its own (B, L) ranking scores).
 """
 
 from __future__ import annotations
@@ -34,15 +38,25 @@ class GenerativeSetMixin:
         """Hook: whether a generated set ends at the first ∅ (default True)."""
         return True
 
+    def _decoding_inputs(self, X):
+        """Hook: the evaluation batch ``X`` plus any decoding inputs (default: ``X``)."""
+        return X
+
+    def _label_scores(self, out):
+        """Hook: (B, L) ranking scores of a network output (default: the best step
+        probability of each label, :func:`sklearn_xmtc.nn.best_step_scores`)."""
+        return best_step_scores(out["log_probs"], self.n_labels_)
+
     def _scores_of(self, net, X, k=None):
-        return None, best_step_scores(forward_eval(net, X)["log_probs"], self.n_labels_)
+        return None, self._label_scores(forward_eval(net, self._decoding_inputs(X)))
 
     def _iter_predicted_sets(self, texts):
         """Yield ``(n_batch, rows, cols)`` of the generated labels of each batch."""
         start, (lo, hi) = 0, _limits(self)
         for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
-            out = forward_eval(self.net_, X)
-            check_no_nan_scores(self, torch.isnan(out["log_probs"]), start)
+            out = forward_eval(self.net_, self._decoding_inputs(X))
+            scores = self._label_scores(out)
+            check_no_nan_scores(self, torch.isnan(scores), start)
             seq = out["sequence"]  # (B, N) greedy arg-max labels
             start += len(seq)
             keep = seq != self.n_labels_  # (B, N)
@@ -54,5 +68,4 @@ class GenerativeSetMixin:
                 continue
             chosen = torch.zeros(len(seq), self.n_labels_, dtype=torch.bool, device=seq.device)
             chosen[r, seq[r, c]] = True
-            scores = best_step_scores(out["log_probs"], self.n_labels_)
             yield (len(seq), *limit_label_sets(None, scores, chosen, lo, hi))

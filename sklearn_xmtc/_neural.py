@@ -196,17 +196,23 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         """
         texts = self._check_predict_input(X)
         net = self._embedding_net()
-        parts = [forward_eval(net, batch)["embedding"].float().cpu().numpy()
+        parts = [forward_eval(net, self._embedding_inputs(batch))["embedding"]
+                 .float().cpu().numpy()
                  for batch in iter_eval_batches(net, self._make_dataset(texts))]
         if not parts:
             width = self._embedding_width(net)
             return np.empty((0, width), np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
+    def _embedding_inputs(self, X):
+        """Hook: the inputs of an evaluation batch ``X`` for :meth:`transform` (default
+        ``X``; a decoding network may skip its decoder)."""
+        return X
+
     def _embedding_width(self, net):
         one = self._make_dataset(["a"])
         (batch,) = list(iter_eval_batches(net, one))
-        return forward_eval(net, batch)["embedding"].shape[1]
+        return forward_eval(net, self._embedding_inputs(batch))["embedding"].shape[1]
 
     def fit_transform(self, X, y):
         """``fit(X, y)``, then :meth:`transform` of the training texts."""

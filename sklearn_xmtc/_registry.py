@@ -120,6 +120,16 @@ METHODS = [
                        max_teacher_labels=8, **_TINY),
                   dict(embedding_dim=16, n_heads=2, bottleneck_size=16, use_teacher=False,
                        reading="none", **_TINY))),
+    # demo: a small Transformer for a few CPU minutes (the paper's is Transformer-base); the
+    # main job and the benchmarks pass a dataset's hierarchy
+    Method("ghxmc", "sklearn_xmtc.ghxmc:GHXMCClassifier",
+           demo={"d_model": 128, "n_heads": 4, "encoder_layers": 2, "decoder_layers": 2,
+                 "dim_feedforward": 256, "max_epochs": 10, "lr": 1e-3, "batch_size": 32,
+                 "max_length": 128, "beam_size": 4, "constraint_penalty": 2.0},
+           tests=(dict(d_model=16, n_heads=2, encoder_layers=1, decoder_layers=1,
+                       dim_feedforward=32, beam_size=2, **_TINY),
+                  dict(d_model=16, n_heads=2, encoder_layers=1, decoder_layers=1,
+                       dim_feedforward=32, beam_size=1, constraint_penalty=0.0, **_TINY))),
     # LibMultiLabel's linear defaults (-s 2, C=1, bias), not tuned
     Method("linear", "sklearn_xmtc.linear:LinearXMTCClassifier",
            tests=({}, {"solver": "logistic", "prune_threshold": 0.01, "bias": False}),

@@ -9,10 +9,10 @@ from ._callbacks import TopKValidation, WeightAveraging
 from ._cosine import cosine_annealing
 from ._data import TokenDataset, batch_collate, dataset_label_rows
 from ._net import build_net, forward_eval, iter_eval_batches, resolve_device, torch_seed
-from ._schedules import SlantedTriangularLR, slanted_triangular
+from ._schedules import InverseSqrtLR, SlantedTriangularLR, inverse_sqrt, slanted_triangular
 
 __all__ = sorted([
-    "SlantedTriangularLR", "TokenDataset", "TopKValidation", "batch_collate", "build_net",
+    "InverseSqrtLR", "SlantedTriangularLR", "TokenDataset", "inverse_sqrt", "TopKValidation", "batch_collate", "build_net",
     "cosine_annealing", "dataset_label_rows", "forward_eval", "iter_eval_batches", "resolve_device",
     "WeightAveraging", "slanted_triangular", "torch_seed",
 ])
