@@ -15,7 +15,7 @@ average during the runs, one section per ablation file
 rows of the estimators they vary, with ``ablation_*.md`` as its reading), the
 scaling section,
 and then the per-method benchmark reports (``--include``, by default
-``benchmarks/results/{metrics,otseq2set}.md``, each written
+``benchmarks/results/{select_hybrid,metrics,otseq2set,ghxmc,refactor_check}.md``, each written
 with the command that produced it), their headings moved one level down; and
 PNG plots in ``--img-dir``: P@k (k = 1..5) per system, recall@5 and PSP@5 by
 label-frequency bucket, and time and memory against the number of labels.
@@ -45,7 +45,8 @@ COLUMNS = [("P@1", "P@1", 3), ("P@3", "P@3", 3), ("P@5", "P@5", 3), ("nDCG@3", "
            ("peak_rss_mb", "peak RSS MiB", 0)]
 BUCKETS = ("head", "torso", "tail")
 RESULTS = HERE / "results"
-METHOD_REPORTS = ["select_hybrid.md", "metrics.md", "otseq2set.md", "refactor_check.md"]
+METHOD_REPORTS = ["select_hybrid.md", "metrics.md", "otseq2set.md", "ghxmc.md",
+                  "refactor_check.md"]
 
 CONVENTIONS = """\
 Conventions (see `benchmarks/run.py`, `benchmarks/_evaluation.py`, `benchmarks/_peers/`):
