@@ -24,6 +24,8 @@ ones.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import numpy as np
@@ -38,7 +40,11 @@ from .metrics import inverse_propensity, precision_at_k
 from .nn import topk_candidates
 from .utils.validation import check_k, check_texts
 
-__all__ = ["BaseXMTCClassifier", "limit_label_sets"]
+__all__ = ["BaseXMTCClassifier", "STREAM_CHUNK", "limit_label_sets"]
+
+#: rows validated, tokenised and scored together by the prediction methods (a generator
+#: is read this many texts at a time)
+STREAM_CHUNK = 8192
 
 
 class BaseXMTCClassifier(BaseEstimator):
@@ -103,6 +109,48 @@ class BaseXMTCClassifier(BaseEstimator):
     def _fit(self, texts, Y):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # -- persistence --------------------------------------------------------
+    def save(self, path, *, overwrite=False):
+        """Write the estimator to the folder ``path`` without pickle.
+
+        ``model.safetensors`` holds every tensor and array (network weights,
+        label trees, propensities, sparse linear weights, a nested encoder's)
+        with the rest of the fitted state as JSON in its metadata;
+        ``estimator.json`` records the format, the versions, the parameters and
+        the checksum that :func:`sklearn_xmtc.load` verifies. Loading runs no
+        pickle and rebuilds only sklearn_xmtc and scikit-learn classes, so a
+        file from someone else can be loaded without running their code
+        (``joblib.dump`` / ``pickle`` stay for files you trust: unpickling
+        can execute arbitrary code). Networks are rebuilt from the fitted
+        state and the weights loaded into them; a model trained on CUDA loads
+        on a CPU-only machine. The folder is written under a temporary name
+        and renamed into place.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to create.
+        overwrite : bool, default=False
+            Replace an existing saved model at ``path``.
+
+        Returns
+        -------
+        path : str
+            The absolute path of the folder.
+
+        Raises
+        ------
+        TypeError
+            A parameter or attribute the format cannot hold (a user's callback
+            object, a function), named by its place (``$.state.callbacks[0]``);
+            nothing is written.
+        FileExistsError
+            ``path`` exists and ``overwrite`` is False.
+        """
+        from ._persist import save
+
+        return save(self, path, overwrite=overwrite)
+
     def _iter_candidate_scores(self, texts, k=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -112,14 +160,41 @@ class BaseXMTCClassifier(BaseEstimator):
         return check_texts(X, name="X")
 
     # -- prediction ---------------------------------------------------------
-    def _check_predict_input(self, X):
+    def _check_predict_input(self, X, offset=0):
+        """The validated prediction inputs (``offset``: the position of ``X[0]`` in a
+        stream, for error messages)."""
         check_is_fitted(self)
-        return check_texts(X, name="X", allow_empty=True)
+        return check_texts(X, name="X", allow_empty=True, offset=offset)
 
-    def _scored_batches(self, texts, k=None):
+    def _iter_predict_chunks(self, X):
+        """``(start, inputs)``: the prediction inputs, validated, in chunks of at most
+        :data:`STREAM_CHUNK` rows; every prediction method reads ``X`` through this.
+
+        A sized input (list, array, Series, feature matrix) is validated whole and cut
+        into row slices; any other iterable (a generator, a file object) is read one
+        chunk at a time, so the texts, their tokens and the per-batch work in memory are
+        those of one chunk, whatever the length of the stream (the output is still
+        O(n_samples x k) for :meth:`predict_topk`)."""
+        check_is_fitted(self)
+        sized = isinstance(X, (str, bytes)) or hasattr(X, "__len__") or \
+            hasattr(X, "shape") or not isinstance(X, Iterable)
+        if sized:
+            inputs = self._check_predict_input(X)
+            for start in range(0, _n_rows(inputs), STREAM_CHUNK):
+                yield start, inputs[start:start + STREAM_CHUNK]
+            return
+        stream, start = iter(X), 0
+        while True:
+            chunk = list(itertools.islice(stream, STREAM_CHUNK))
+            if not chunk:
+                return
+            yield start, self._check_predict_input(chunk, offset=start)
+            start += len(chunk)
+
+    def _scored_batches(self, texts, k=None, start=0):
         """``_iter_candidate_scores`` with one guarantee: a NaN score is an error, never
-        a label ranked last or a probability of 0 (it means non-finite weights)."""
-        start = 0
+        a label ranked last or a probability of 0 (it means non-finite weights);
+        ``start``: the position of ``texts[0]`` in the whole input."""
         for cand, scores in self._iter_candidate_scores(texts, k=k):
             nan = torch.isnan(scores)
             if cand is not None:
@@ -137,6 +212,8 @@ class BaseXMTCClassifier(BaseEstimator):
         Parameters
         ----------
         X : iterable of str
+            A list, array or Series, or any iterable (a generator of texts,
+            read :data:`STREAM_CHUNK` texts at a time).
         k : int, default=5
             Number of labels per text. A ``k`` above the number of labels is
             cut to it: the returned width is ``min(k, n_labels_)``. When a row
@@ -152,13 +229,14 @@ class BaseXMTCClassifier(BaseEstimator):
             Non-increasing along each row.
         """
         k = check_k(k)
-        texts = self._check_predict_input(X)
+        check_is_fitted(self)
         k = min(k, self.n_labels_)  # never allocate more columns than labels
         idx_parts, score_parts = [], []
-        for cand, scores in self._scored_batches(texts, k=k):
-            idx, val = _padded_topk(cand, scores, k)
-            idx_parts.append(idx)
-            score_parts.append(val)
+        for start, chunk in self._iter_predict_chunks(X):
+            for cand, scores in self._scored_batches(chunk, k=k, start=start):
+                idx, val = _padded_topk(cand, scores, k)
+                idx_parts.append(idx)
+                score_parts.append(val)
         if not idx_parts:
             return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
         return np.concatenate(idx_parts), np.concatenate(score_parts)
@@ -168,10 +246,11 @@ class BaseXMTCClassifier(BaseEstimator):
         label-count limits (here: score >= ``threshold``)."""
         return scores >= self.threshold
 
-    def _iter_predicted_sets(self, texts):
-        """Yield (n_batch, rows, cols) of the predicted labels of each batch."""
+    def _iter_predicted_sets(self, texts, start=0):
+        """Yield (n_batch, rows, cols) of the predicted labels of each batch (``start``:
+        the position of ``texts[0]`` in the whole input)."""
         lo, hi = _limits(self)
-        for cand, scores in self._scored_batches(texts):
+        for cand, scores in self._scored_batches(texts, start=start):
             r, c = limit_label_sets(cand, scores, self._chosen(cand, scores), lo, hi)
             yield len(scores), r, c
 
@@ -182,18 +261,19 @@ class BaseXMTCClassifier(BaseEstimator):
         generative methods return the generated sets. Then a set with fewer
         than ``min_labels`` labels gains the best scored labels it lacks, and
         a set with more than ``max_labels`` keeps its ``max_labels`` best
-        scored ones (ties to the lower label index).
+        scored ones (ties to the lower label index). ``X`` may be any iterable of
+        texts (a generator is read in chunks, as by :meth:`predict_topk`).
         """
-        texts = self._check_predict_input(X)
-        rows, cols, start = [], [], 0
-        for n_batch, r, c in self._iter_predicted_sets(texts):
-            rows.append(r + start)
-            cols.append(c)
-            start += n_batch
+        rows, cols, n = [], [], 0
+        for start, chunk in self._iter_predict_chunks(X):
+            for n_batch, r, c in self._iter_predicted_sets(chunk, start=start):
+                rows.append(r + n)
+                cols.append(c)
+                n += n_batch
         r = np.concatenate(rows) if rows else np.empty(0, np.int64)
         c = np.concatenate(cols) if cols else np.empty(0, np.int64)
         out = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)),
-                            shape=(_n_rows(texts), self.n_labels_))
+                            shape=(n, self.n_labels_))
         out.sum_duplicates()
         out.data[:] = 1.0
         return out
@@ -203,22 +283,27 @@ class BaseXMTCClassifier(BaseEstimator):
 
         This is the one method that allocates O(n_samples x n_labels) memory;
         prefer :meth:`predict_topk` for large label sets. Labels outside a
-        tree or sampling method's candidates get probability 0.
+        tree or sampling method's candidates get probability 0. A generator ``X`` is
+        read in chunks; its blocks are joined at the end (twice the output, once).
         """
-        texts = self._check_predict_input(X)
-        out = np.zeros((_n_rows(texts), self.n_labels_), dtype=np.float32)
-        start = 0
-        for cand, scores in self._scored_batches(texts):
-            scores = torch.nan_to_num(scores.float(), neginf=0.0).cpu().numpy()
-            stop = start + len(scores)
-            if cand is None:
-                out[start:stop] = scores
-            else:
-                cand = cand.cpu().numpy()
-                r, c = np.nonzero(cand >= 0)
-                out[start + r, cand[r, c]] = scores[r, c]
-            start = stop
-        return out
+        blocks = []
+        for first, chunk in self._iter_predict_chunks(X):
+            out = np.zeros((_n_rows(chunk), self.n_labels_), dtype=np.float32)
+            start = 0
+            for cand, scores in self._scored_batches(chunk, start=first):
+                scores = torch.nan_to_num(scores.float(), neginf=0.0).cpu().numpy()
+                stop = start + len(scores)
+                if cand is None:
+                    out[start:stop] = scores
+                else:
+                    cand = cand.cpu().numpy()
+                    r, c = np.nonzero(cand >= 0)
+                    out[start + r, cand[r, c]] = scores[r, c]
+                start = stop
+            blocks.append(out)
+        if len(blocks) == 1:
+            return blocks[0]
+        return np.concatenate(blocks) if blocks else np.zeros((0, self.n_labels_), np.float32)
 
     def predict_labels(self, X):
         """Predicted label sets as lists of ``classes_`` entries."""

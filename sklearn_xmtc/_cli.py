@@ -202,7 +202,20 @@ def _build_estimator(name, params, own, args):
     return est
 
 
+def passive_openmp():
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` for this process when torch is not imported yet and
+    the user chose no policy: OpenMP threads then sleep instead of spinning while they
+    wait, which keeps a fit from crawling when another process holds a core (see
+    ``sklearn_xmtc._training._threads``). Returns whether the policy is passive."""
+    import os
+
+    if "OMP_WAIT_POLICY" not in os.environ and "torch" not in sys.modules:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+
+
 def main(argv=None):
+    passive_openmp()  # before anything imports torch
     from ._registry import get_method
 
     args = build_parser().parse_args(argv)

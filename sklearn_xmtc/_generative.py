@@ -50,9 +50,9 @@ class GenerativeSetMixin:
     def _scores_of(self, net, X, k=None):
         return None, self._label_scores(forward_eval(net, self._decoding_inputs(X)))
 
-    def _iter_predicted_sets(self, texts):
+    def _iter_predicted_sets(self, texts, start=0):
         """Yield ``(n_batch, rows, cols)`` of the generated labels of each batch."""
-        start, (lo, hi) = 0, _limits(self)
+        lo, hi = _limits(self)
         for X in iter_eval_batches(self.net_, self._make_dataset(texts)):
             out = forward_eval(self.net_, self._decoding_inputs(X))
             scores = self._label_scores(out)

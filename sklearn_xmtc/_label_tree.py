@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import Interval
 from ._training import TokenDataset, forward_eval, iter_eval_batches
 from .labels import LabelTree, build_label_tree, tfidf_label_features
 from .nn import average_candidate_scores, beam_search, init_from_parent_level, topk_candidates
+from .utils.validation import check_random_seed
 
 __all__ = ["LabelTreeMixin"]
 
@@ -125,8 +126,7 @@ class LabelTreeMixin:
                                        parents=parents)
         net = self._make_net(module, criterion, seed,
                              callbacks=self._network_callbacks(tree_index, level))
-        net.fit(dataset, None)
-        return net
+        return self._train(net, dataset)
 
     def _training_parents(self, tree, level, nets, base):
         """(n, C) best level ``level - 1`` nodes of every training text."""
@@ -153,6 +153,20 @@ class LabelTreeMixin:
 
     def _fitted_nets(self):
         return [net for nets in self.tree_nets_ for net in nets]
+
+    def _network_module(self, tree, index):
+        """``(module, criterion)`` of network ``index`` of ``tree`` (level ``index``)."""
+        return self._build_level(tree, index)
+
+    def _build_networks(self):
+        seed = check_random_seed(self.random_state)
+        self.tree_nets_ = [
+            [self._make_net(*self._network_module(tree, i), seed + t,
+                            callbacks=self._network_callbacks(t, i))
+             for i in range(self._nets_per_tree(tree))]
+            for t, tree in enumerate(self.label_trees_)]
+        self.net_ = self.tree_nets_[0][-1]
+        return self._fitted_nets()
 
     def _embedding_net(self):
         """The network that scores the leaves (the last level of the first tree)."""

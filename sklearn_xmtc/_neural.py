@@ -39,11 +39,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseXMTCClassifier
+from ._persist._checkpoint import FitCheckpoint
 from ._training import (TokenDataset, build_net, dataset_label_rows, forward_eval,
-                        iter_eval_batches, resolve_device, torch_seed)
+                        iter_eval_batches, resolve_device, resolve_n_threads, torch_seed,
+                        torch_threads)
 from .metrics import precision_at_k
 from .nn import LogitsBCELoss, output_scores, topk_candidates
 from .text import TextTokenizer
@@ -71,6 +74,9 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         "max_length": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "keep_optimizer": ["boolean"],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "resume": ["boolean", StrOptions({"auto"})],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __sklearn_tags__(self):
@@ -80,6 +86,11 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
 
     # -- fit --------------------------------------------------------------------
     def _fit(self, texts, Y):
+        with torch_threads(resolve_n_threads(self.n_threads)):
+            self.n_threads_ = torch.get_num_threads()
+            return self._fit_with_threads(texts, Y)
+
+    def _fit_with_threads(self, texts, Y):
         if not any(t.strip() for t in texts):
             raise ValueError("Every training text is empty; there is nothing to learn from.")
         if self.patience is not None and self.validation_fraction is None:
@@ -87,11 +98,22 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
                              "stopping watches the validation P@5); set both or neither.")
         self.device_ = resolve_device(self.device)
         seed = check_random_seed(self.random_state)
+        checkpoint = FitCheckpoint.open(self, texts, Y)
         with torch_seed(seed, self.device_):
-            self._fit_tokenizer(texts)
-            self._prepare_fit(texts, Y, seed)
+            if checkpoint is None or not checkpoint.restore_prefit(self, self.device_):
+                self._fit_tokenizer(texts)
+                self._prepare_fit(texts, Y, seed)
+                if checkpoint is not None:
+                    checkpoint.write_prefit(self, self.device_)
             dataset = self._make_dataset(texts, Y)
-            self.net_ = self._fit_network(dataset, seed)
+            self._checkpoint = checkpoint
+            try:
+                self.net_ = self._fit_network(dataset, seed)
+            finally:
+                del self._checkpoint
+        if checkpoint is not None:
+            for net in self._fitted_nets():
+                checkpoint.detach(net)
         if not self.keep_optimizer:
             for net in self._fitted_nets():
                 net.drop_optimizer()
@@ -142,8 +164,58 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
 
     def _fit_network(self, dataset, seed):
         net = self._make_net(self._build_module(), self._build_criterion(), seed)
-        net.fit(dataset, None)
-        return net
+        return self._train(net, dataset)
+
+    def _train(self, net, dataset):
+        """Train one skorch net of the fit: ``net.fit``, or, with ``checkpoint_dir``, through
+        the fit's checkpoint (written every epoch; resumed with ``resume``)."""
+        checkpoint = self.__dict__.get("_checkpoint")
+        if checkpoint is None:
+            net.fit(dataset, None)
+            return net
+        return checkpoint.train(net, dataset)
+
+    # -- persistence ----------------------------------------------------------------
+    def _build_networks(self):
+        """Fresh, untrained skorch nets of the fitted shapes, in :meth:`_fitted_nets`
+        order, set on the estimator's attributes (the safe format loads weights into
+        them). Built from the fitted state only: nothing is downloaded or read."""
+        seed = check_random_seed(self.random_state)
+        self.net_ = self._make_net(self._build_module(), self._build_criterion(), seed)
+        return [self.net_]
+
+    def _load_networks(self, saved, device=None):
+        """Rebuild the networks (:meth:`_build_networks`) and load the saved weights,
+        histories and optimiser states into them; ``device`` None keeps the fitted
+        device when it is available here, else the CPU."""
+        from skorch.history import History
+
+        fitted = str(self.__dict__.get("device_", "cpu"))
+        if device is not None:
+            fitted = resolve_device(device)
+        elif (fitted.startswith("cuda") and not torch.cuda.is_available()) or \
+                (fitted == "mps" and not torch.backends.mps.is_available()):
+            fitted = "cpu"
+        self.device_ = fitted
+        self._rebuilding = True
+        try:
+            with torch_seed(0, "cpu"):  # module construction must not move the caller's RNG
+                nets = self._build_networks()
+        finally:
+            del self._rebuilding
+        if len(nets) != len(saved):
+            raise ValueError(f"the saved model has {len(saved)} network(s) but its fitted "
+                             f"state rebuilds {len(nets)}: the file does not match this "
+                             f"version of {type(self).__name__}")
+        for net, part in zip(nets, saved):
+            net.initialize()
+            net.module_.load_state_dict(part["state_dict"])
+            net.history = History(part["history"])
+            if part["optimizer"] is None:
+                net.drop_optimizer()
+            else:
+                net.optimizer_.load_state_dict(part["optimizer"])
+        self.history_ = self.net_.history
 
     def _validation_scores(self, net, dataset):
         """Validation P@1 and P@5 of ``net`` on a held-out part of the training set."""
@@ -189,16 +261,18 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         Parameters
         ----------
         X : iterable of str
+            Any iterable (a generator is read in chunks, as by ``predict_topk``).
 
         Returns
         -------
         embeddings : ndarray of float32, shape (n_samples, d)
         """
-        texts = self._check_predict_input(X)
+        check_is_fitted(self)
         net = self._embedding_net()
         parts = [forward_eval(net, self._embedding_inputs(batch))["embedding"]
                  .float().cpu().numpy()
-                 for batch in iter_eval_batches(net, self._make_dataset(texts))]
+                 for _, chunk in self._iter_predict_chunks(X)
+                 for batch in iter_eval_batches(net, self._make_dataset(chunk))]
         if not parts:
             width = self._embedding_width(net)
             return np.empty((0, width), np.float32)

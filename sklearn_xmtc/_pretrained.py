@@ -34,7 +34,9 @@ class PretrainedEncoderMixin:
     """A pretrained ``transformers`` encoder, fine-tuned (see the module docstring).
 
     Parameters it declares: ``pretrained``, ``pooling``, ``weight_decay``,
-    ``warmup_steps``, ``max_grad_norm``. Fitted attribute: ``pooling_``.
+    ``warmup_steps``, ``max_grad_norm``. Fitted attributes: ``pooling_``,
+    ``encoder_config_`` (the encoder's configuration, from which a saved model
+    rebuilds it without the pretrained files).
     """
 
     _parameter_constraints = {
@@ -69,6 +71,8 @@ class PretrainedEncoderMixin:
         from transformers import AutoModel, PretrainedConfig
 
         config = self._pretrained_config()
+        if self.__dict__.get("_rebuilding") and hasattr(self, "encoder_config_"):
+            config = self.encoder_config_  # a saved model: its own encoder's shapes
         if config is None:
             try:
                 with _quiet_loading(self.verbose):
@@ -81,6 +85,7 @@ class PretrainedEncoderMixin:
         else:
             raise TypeError("pretrained must be a model name, a directory or a "
                             f"transformers.PretrainedConfig, got {type(config).__name__}.")
+        self.encoder_config_ = copy.deepcopy(encoder.config)
         n_rows = encoder.get_input_embeddings().num_embeddings
         if self.tokenizer_.vocab_size > n_rows:
             raise ValueError(

@@ -438,17 +438,17 @@ class TunedThresholdXMTCClassifier(BaseXMTCClassifier):
         self.inv_propensity_ = est.inv_propensity_
 
     # -- prediction: the wrapped estimator's scores, the tuned thresholds ------
-    def _check_predict_input(self, X):
+    def _check_predict_input(self, X, offset=0):
         check_is_fitted(self)
-        return self.estimator_._check_predict_input(X)
+        return self.estimator_._check_predict_input(X, offset=offset)
 
     def _iter_candidate_scores(self, texts, k=None):
         return self.estimator_._iter_candidate_scores(texts, k=k)
 
-    def _iter_predicted_sets(self, texts):
+    def _iter_predicted_sets(self, texts, start=0):
         lo, hi = _limits(self.estimator_)
         k = min(self.n_candidates, self.n_labels_)
-        for cand, scores in self.estimator_._scored_batches(texts, k=k):
+        for cand, scores in self.estimator_._scored_batches(texts, k=k, start=start):
             top, val = topk_candidates(cand, scores, k)
             chosen = val >= _threshold_of(self.thresholds_, top)
             r, c = limit_label_sets(top, val, chosen, lo, hi)

@@ -54,10 +54,17 @@ class TrainedVocabularyMixin:
         self.vocab_size_ = self.tokenizer_.vocab_size
 
     def _initial_embeddings(self, dim):
-        """(vocab, dim) float tensor from ``embeddings``, or None."""
+        """(vocab, dim) float tensor from ``embeddings``, or None; records its shape in
+        ``initial_embedding_shape_``. When a saved model rebuilds its network, a zero
+        matrix of that shape (the saved weights replace it; no file is read)."""
+        if self.__dict__.get("_rebuilding"):
+            shape = self.__dict__.get("initial_embedding_shape_")
+            return None if shape is None else torch.zeros(tuple(shape))
         if self.embeddings is None:
+            self.initial_embedding_shape_ = None
             return None
         matrix, _ = load_embedding_matrix(self.embeddings, self.tokenizer_, dim)
+        self.initial_embedding_shape_ = tuple(int(n) for n in matrix.shape)
         return torch.from_numpy(matrix)
 
     def _net_kwargs(self):

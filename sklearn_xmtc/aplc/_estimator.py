@@ -93,6 +93,7 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
     keep_optimizer : bool, default=False
         Keep the AdamW state (twice the encoder's size) after ``fit``; by
         default it is dropped, so a pickle is about the weights' size.
+{checkpoint_doc}
     propensity_a, propensity_b : float, default=0.55, 1.5
         Jain et al. (2016) propensity parameters.
 
@@ -151,7 +152,8 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
                  batch_size=16, device="auto", random_state=None, verbose=0,
                  validation_fraction=None, patience=None, tokenizer=None, max_length=512,
                  threshold=0.5,
-                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False,
+                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
                  propensity_b=1.5):
         self.pretrained = pretrained
         self.pooling = pooling
@@ -180,6 +182,9 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

@@ -114,7 +114,8 @@ class AttentionXMLClassifier(_BaseAttentionXML):
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5,
-                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False,
+                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
                  propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -150,6 +151,9 @@ class AttentionXMLClassifier(_BaseAttentionXML):
         self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
@@ -248,7 +252,8 @@ class LightAttentionClassifier(_BaseAttentionXML):
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5,
-                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False, propensity_a=0.55,
+                 min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False,
+                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
                  propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -287,6 +292,9 @@ class LightAttentionClassifier(_BaseAttentionXML):
         self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
@@ -327,14 +335,18 @@ class LightAttentionClassifier(_BaseAttentionXML):
     def _fit_tree(self, tree, base, seed, tree_index=0):
         if self.negative_sampling == "static":
             return super()._fit_tree(tree, base, seed, tree_index)
+        net = self._make_net(*self._network_module(tree, 0), seed,
+                             callbacks=self._network_callbacks(tree_index, 0))
+        return [self._train(net, base)]  # the positives are in the batches (labels_in_input)
+
+    def _network_module(self, tree, index):
+        if self.negative_sampling == "static":
+            return super()._network_module(tree, index)
         module = LightAttentionModule(
             self.vocab_size_, self.n_labels_, cluster_members=tree.children[-1],
             label_cluster=tree.node_of_label[-2], n_sampled=self.n_sampled_clusters,
             **self._module_kwargs())
-        net = self._make_net(module, CandidateLoss(), seed,
-                             callbacks=self._network_callbacks(tree_index, 0))
-        net.fit(base, None)  # the positives are in the batches (labels_in_input)
-        return [net]
+        return module, CandidateLoss()
 
     def _tree_scores(self, nets, tree, X):
         if self.negative_sampling == "static":

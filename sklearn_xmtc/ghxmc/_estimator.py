@@ -164,7 +164,9 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
                  tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5, min_labels=0, max_labels=None, callbacks=None,
-                 keep_optimizer=False, propensity_a=0.55, propensity_b=1.5):
+                 keep_optimizer=False,
+                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
+                 propensity_b=1.5):
         self.d_model = d_model
         self.n_heads = n_heads
         self.encoder_layers = encoder_layers
@@ -201,6 +203,9 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
@@ -256,7 +261,6 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
             constraint_penalty=self.constraint_penalty, pad_id=self.tokenizer_.pad_id,
             pretrained=initial,
             freeze_embeddings=self.freeze_embeddings)
-        del self._edges, self._ancestor_pairs, self._node_rank  # now the module's buffers
         return module
 
     def _build_criterion(self):

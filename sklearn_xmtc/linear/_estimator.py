@@ -222,9 +222,9 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.n_features_in_ = F.shape[1]
         return F
 
-    def _check_predict_input(self, X):
+    def _check_predict_input(self, X, offset=0):
         if self.vectorizer not in _MATRIX:
-            return super()._check_predict_input(X)
+            return super()._check_predict_input(X, offset=offset)
         check_is_fitted(self)
         F = self._check_matrix(X)
         if F.shape[1] != self.n_features_in_:

@@ -174,7 +174,7 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
                  tokenizer=None, tokenizer_type="word", max_vocab_size=50000,
                  min_frequency=1, lowercase=True, max_length=500, embeddings=None,
                  freeze_embeddings=False, threshold=0.5, min_labels=0, callbacks=None,
-                 keep_optimizer=False,
+                 keep_optimizer=False, checkpoint_dir=None, resume=False, n_threads=None,
                  propensity_a=0.55, propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -215,6 +215,9 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
         self.min_labels = min_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

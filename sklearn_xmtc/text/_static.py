@@ -37,9 +37,10 @@ import hashlib
 import itertools
 import logging
 import os
-import tempfile
 
 import numpy as np
+
+from ..utils._io import atomic_path
 
 __all__ = ["STATIC_METHODS", "parse_static_spec", "static_vectors", "vocabulary_vectors"]
 
@@ -134,15 +135,8 @@ def static_vectors(model, method="distilled", *, cache_dir=None, batch_size=512)
     vectors = _principal_axes(_input_rows(model) if method == "input"
                               else _distill(model, batch_size))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, vectors)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, vectors)
     return vectors
 
 

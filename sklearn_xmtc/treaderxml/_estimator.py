@@ -158,7 +158,9 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
                  tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5, min_labels=0, max_labels=None, callbacks=None,
-                 keep_optimizer=False, propensity_a=0.55, propensity_b=1.5):
+                 keep_optimizer=False,
+                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
+                 propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.n_heads = n_heads
         self.reading = reading
@@ -193,6 +195,9 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
         self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
@@ -258,6 +263,9 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
         return {"teacher": teacher_sets(idx, self.teacher_carried_, self.max_teacher_labels)}
 
     def _build_module(self):
+        rebuilding = self.__dict__.get("_rebuilding", False)
+        if rebuilding:  # a saved model: the shapes of its weights, which then replace them
+            self._initial = self._initial_embeddings(self.embedding_dim)
         dim = self.embedding_dim if self._initial is None else self._initial.shape[1]
         for name, width in (("embedding width", dim), ("bottleneck_size", self.bottleneck_size)):
             if width % self.n_heads:
@@ -268,7 +276,7 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
             use_teacher=self.use_teacher, dropout=self.dropout, pad_id=self.tokenizer_.pad_id,
             pretrained=self._initial, freeze_embeddings=self.freeze_embeddings,
             prior=self.label_frequencies_ / max(self.n_samples_fit_, 1))
-        if self.use_teacher:
+        if self.use_teacher and not rebuilding:
             names = (self.classes_ if self.hierarchy_index_ is None
                      else self.hierarchy_index_.node_names)
             with torch.no_grad():

@@ -1,6 +1,34 @@
 """Docstring fragments shared by the neural estimators."""
 
-__all__ = ["fill_doc", "NEURAL_PARAMETERS", "NEURAL_ATTRIBUTES", "LABEL_LIMITS"]
+__all__ = ["fill_doc", "CHECKPOINT_PARAMETERS", "NEURAL_PARAMETERS", "NEURAL_ATTRIBUTES",
+           "LABEL_LIMITS"]
+
+CHECKPOINT_PARAMETERS = """\
+    checkpoint_dir : str, path-like or None, default=None
+        Folder of training checkpoints. Each fit writes to its own sub-folder
+        ``<Class>-<fit id>`` (the id hashes the parameters and the training
+        data, so the folds of a ``GridSearchCV`` never share one): the state
+        built before the network (tokenizer, label trees, neighbours) once,
+        then, at the end of every epoch, the weights, optimiser, learning-rate
+        schedule, history and RNG state of the network in training, each
+        file written atomically (a kill mid-write leaves the previous one).
+    resume : bool or "auto", default=False
+        True: continue the interrupted fit from its last complete epoch (the
+        saved pre-network state is reused, finished networks and tree levels
+        are loaded, not retrained); a ValueError, naming what differs, when
+        ``checkpoint_dir`` holds no checkpoint of a fit with these data and
+        parameters. "auto": resume when there is such a checkpoint, else
+        start afresh (for reruns of a search). On the CPU a resumed fit ends
+        with the same weights as an unbroken one of the same seed.
+    n_threads : int, "auto" or None, default=None
+        Threads torch trains with (``torch.set_num_threads`` during ``fit``,
+        restored after; the count used is ``n_threads_``). None keeps torch's
+        setting. "auto" counts the cores idle when ``fit`` starts and uses that
+        many (at least one): on a machine where another process holds a core,
+        OpenMP's spin-waiting can make every epoch several times slower with
+        more threads than free cores (see docs/benchmarks.md, "CPU
+        contention"). The thread count can change the rounding of sums, so
+        bit-identical refits need the same count."""
 
 NEURAL_PARAMETERS = """\
     max_epochs : int
@@ -64,6 +92,7 @@ NEURAL_PARAMETERS = """\
         Keep the optimiser state (Adam moments, twice the weights' size) in
         the fitted estimator, e.g. to continue training; by default it is
         dropped after ``fit``, which keeps pickles about the weights' size.
+{checkpoint_doc}
     propensity_a, propensity_b : float, default=0.55, 1.5
         Jain et al. (2016) propensity parameters for ``inv_propensity_`` and
         the PSP scorers."""
@@ -101,7 +130,8 @@ NEURAL_PARAMETERS = NEURAL_PARAMETERS.replace("{label_limits}", LABEL_LIMITS)
 
 
 def fill_doc(cls):
-    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` / ``{label_limits}`` in
+    """Substitute ``{neural_parameters}`` / ``{neural_attributes}`` / ``{label_limits}`` /
+    ``{checkpoint_doc}`` in
     a docstring (a class documenting its own ``max_labels`` keeps that entry alone)."""
     if cls.__doc__:
         params = NEURAL_PARAMETERS
@@ -109,5 +139,6 @@ def fill_doc(cls):
             params = params.replace(MAX_LABELS_DOC, "")
         cls.__doc__ = (cls.__doc__.replace("{neural_parameters}", params)
                        .replace("{label_limits}", LABEL_LIMITS)
-                       .replace("{neural_attributes}", NEURAL_ATTRIBUTES))
+                       .replace("{neural_attributes}", NEURAL_ATTRIBUTES)
+                       .replace("{checkpoint_doc}", CHECKPOINT_PARAMETERS))
     return cls

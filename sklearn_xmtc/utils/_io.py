@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import tempfile
 import zlib
 
-__all__ = ["atomic_write_text", "iter_lines", "iter_text_lines", "read_text"]
+__all__ = ["atomic_path", "atomic_write_text", "iter_lines", "iter_text_lines", "read_text"]
 
 _UTF8_HINT = ("the data files must be UTF-8: re-encode the file, e.g. "
               "`iconv -f latin1 -t utf-8 FILE > FILE.utf8` for a latin-1 file")
 
 
-def atomic_write_text(path, text, encoding="utf-8"):
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+@contextlib.contextmanager
+def atomic_path(path, *, fsync=False):
+    """A temporary path beside ``path`` (same folder, name ``.tmp-...``) to write to; when
+    the block ends without an error it is renamed over ``path`` (``os.replace``, atomic),
+    else removed. A reader of ``path`` sees the old file or the new one, never a part.
+    ``fsync`` flushes the file to the disk before the rename."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding=encoding) as fh:
-            fh.write(text)
+        yield tmp
+        if fsync:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_text(path, text, encoding="utf-8"):
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding=encoding) as fh:
+        fh.write(text)
 
 
 def _open_binary(path):

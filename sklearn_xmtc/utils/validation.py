@@ -11,7 +11,7 @@ import numpy as np
 __all__ = ["check_texts", "check_k", "check_random_seed"]
 
 
-def check_texts(X, *, name="X", allow_empty=False):
+def check_texts(X, *, name="X", allow_empty=False, offset=0):
     """Validate a corpus and return it as a list of ``str``.
 
     Parameters
@@ -24,6 +24,9 @@ def check_texts(X, *, name="X", allow_empty=False):
         Name used in error messages.
     allow_empty : bool, default=False
         Whether an empty corpus is accepted.
+    offset : int, default=0
+        Position of ``X[0]`` in a longer stream of texts (a chunk of a generator),
+        added to the positions that error messages name.
 
     Returns
     -------
@@ -76,7 +79,7 @@ def check_texts(X, *, name="X", allow_empty=False):
     if not isinstance(X, Iterable):
         raise TypeError(f"{name} must be an iterable of strings, got {type(X).__name__}.")
     texts = list(X)
-    for i, t in enumerate(texts):
+    for i, t in enumerate(texts, start=offset):
         if isinstance(t, str):
             if not t.isascii():
                 _check_unicode(t, f"{name}[{i}]")

@@ -84,6 +84,7 @@ class XMLCNNClassifier(TrainedVocabularyMixin, BaseNeuralXMTCClassifier):
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5,
                  min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False,
+                 checkpoint_dir=None, resume=False, n_threads=None,
                  propensity_a=0.55, propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.filter_sizes = filter_sizes
@@ -113,6 +114,9 @@ class XMLCNNClassifier(TrainedVocabularyMixin, BaseNeuralXMTCClassifier):
         self.max_labels = max_labels
         self.callbacks = callbacks
         self.keep_optimizer = keep_optimizer
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.n_threads = n_threads
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
