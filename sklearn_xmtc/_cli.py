@@ -249,8 +249,15 @@ def main(argv=None):
         res = evaluate(est, data)
         res["estimator"] = name
         rows.append(res)
-    print(format_table(rows))
-    if args.json:
-        lines = [json.dumps({"dataset": args.dataset, **r}) for r in rows]
-        atomic_write_text(args.json, "\n".join(lines) + "\n")
+    if _is_main_process():  # under `accelerate launch`, rank 0 reports for all
+        print(format_table(rows))
+        if args.json:
+            lines = [json.dumps({"dataset": args.dataset, **r}) for r in rows]
+            atomic_write_text(args.json, "\n".join(lines) + "\n")
     return 0
+
+
+def _is_main_process():
+    import os
+
+    return os.environ.get("RANK", "0") in ("", "0")

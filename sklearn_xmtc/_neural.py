@@ -47,6 +47,7 @@ from ._persist._checkpoint import FitCheckpoint
 from ._training import (TokenDataset, build_net, dataset_label_rows, forward_eval,
                         iter_eval_batches, resolve_device, resolve_n_threads, torch_seed,
                         torch_threads)
+from ._training._accelerate import finish_accelerated, make_accelerator
 from .metrics import precision_at_k
 from .nn import LogitsBCELoss, output_scores, topk_candidates
 from .text import TextTokenizer
@@ -77,6 +78,7 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         "checkpoint_dir": [None, str, os.PathLike],
         "resume": ["boolean", StrOptions({"auto"})],
         "n_threads": [None, Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "precision": [StrOptions({"32", "bf16", "fp16"})],
     }
 
     def __sklearn_tags__(self):
@@ -96,7 +98,9 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         if self.patience is not None and self.validation_fraction is None:
             raise ValueError(f"patience={self.patience} needs validation_fraction (early "
                              "stopping watches the validation P@5); set both or neither.")
-        self.device_ = resolve_device(self.device)
+        accelerator = make_accelerator(self.precision, self.device)
+        self.device_ = (resolve_device(self.device) if accelerator is None
+                        else str(accelerator.device))
         seed = check_random_seed(self.random_state)
         checkpoint = FitCheckpoint.open(self, texts, Y)
         with torch_seed(seed, self.device_):
@@ -106,13 +110,14 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
                 if checkpoint is not None:
                     checkpoint.write_prefit(self, self.device_)
             dataset = self._make_dataset(texts, Y)
-            self._checkpoint = checkpoint
+            self._checkpoint, self._accelerator = checkpoint, accelerator
             try:
                 self.net_ = self._fit_network(dataset, seed)
             finally:
-                del self._checkpoint
-        if checkpoint is not None:
-            for net in self._fitted_nets():
+                del self._checkpoint, self._accelerator
+        for net in self._fitted_nets():
+            finish_accelerated(net)
+            if checkpoint is not None:
                 checkpoint.detach(net)
         if not self.keep_optimizer:
             for net in self._fitted_nets():
@@ -157,7 +162,7 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
             max_epochs=self.max_epochs, batch_size=self.batch_size,
             device=self.device_, verbose=self.verbose, seed=seed,
             validation_fraction=self.validation_fraction, patience=self.patience,
-            evaluate=self._validation_scores,
+            evaluate=self._validation_scores, accelerator=self.__dict__.get("_accelerator"),
             callbacks=self.callbacks if callbacks is None else callbacks)
         kwargs.update(self._net_kwargs())
         return build_net(module, criterion, **kwargs)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 
+from .._training._accelerate import is_main_process
 from ..utils._io import atomic_write_text
 from ._codec import TRANSIENT_ATTRIBUTES, Decoder, Encoder, canonical_json
 from ._files import read_tensor_file, write_tensor_file
@@ -49,6 +50,7 @@ logger = logging.getLogger("sklearn_xmtc")
 #: parameters that do not change what a fit computes (the thread count and the device
 #: change only the rounding: a fit killed on one machine may resume on another)
 UNFINGERPRINTED = ("verbose", "checkpoint_dir", "resume", "n_threads", "device")
+# (``precision`` and the number of processes do change the arithmetic: they count)
 
 
 def data_fingerprint(texts, Y, classes):
@@ -203,17 +205,19 @@ class FitCheckpoint:
                     "data": {"sha256": data_sha, "n_samples": len(texts),
                              "n_labels": int(Y.shape[1]), "n_positives": int(Y.nnz)}}
         found = os.path.isfile(os.path.join(folder, "manifest.json"))
-        for stray in glob.glob(os.path.join(folder, ".tmp-*")):
+        for stray in glob.glob(os.path.join(folder, ".tmp-*")) if is_main_process() else ():
             os.unlink(stray)  # the temporary file of a write that was killed
         if est.resume is True and not found:
             raise ValueError(_mismatch_message(root, name, manifest))
         if found and est.resume:
             logger.info("resuming %s from %s", name, folder)
             return cls(folder, resuming=True)
-        os.makedirs(folder, exist_ok=True)
-        for old in glob.glob(os.path.join(folder, "*.safetensors")):
-            os.unlink(old)  # a fresh fit of the same data and parameters starts over
-        atomic_write_text(os.path.join(folder, "manifest.json"), json.dumps(manifest, indent=1))
+        if is_main_process():  # in a distributed launch rank 0 writes, the others train
+            os.makedirs(folder, exist_ok=True)
+            for old in glob.glob(os.path.join(folder, "*.safetensors")):
+                os.unlink(old)  # a fresh fit of the same data and parameters starts over
+            atomic_write_text(os.path.join(folder, "manifest.json"),
+                              json.dumps(manifest, indent=1))
         return cls(folder, resuming=False)
 
     # -- pre-network state -------------------------------------------------------------
@@ -222,6 +226,8 @@ class FitCheckpoint:
         return os.path.join(self.folder, "prefit.safetensors")
 
     def write_prefit(self, est, device):
+        if not is_main_process():
+            return
         params = set(est.get_params(deep=False))
         skip = {"device_", "_checkpoint", *TRANSIENT_ATTRIBUTES}
         state = {k: v for k, v in vars(est).items() if k not in params and k not in skip}
@@ -244,6 +250,8 @@ class FitCheckpoint:
         return os.path.join(self.folder, f"net-{index:03d}.safetensors")
 
     def write_net(self, index, net, own, *, done):
+        if not is_main_process():
+            return
         enc = Encoder()
         optimizer = getattr(net, "optimizer_", None)
         tree = {"epoch": len(net.history), "done": bool(done),

@@ -14,6 +14,7 @@ from skorch.dataset import ValidSplit
 
 from ..exceptions import DivergenceError
 from ..nn import TRAINING_ONLY_INPUTS
+from ._accelerate import is_main_process
 from ._callbacks import TopKValidation, WeightAveraging
 from ._data import batch_collate
 
@@ -152,7 +153,7 @@ class XMTCNet(NeuralNet):
 def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose, seed,
               validation_fraction=None, patience=None, evaluate=None, callbacks=None,
               method_callbacks=(), gradient_clip=None, swa_start=None,
-              optimizer=torch.optim.Adam, **net_kwargs):
+              optimizer=torch.optim.Adam, accelerator=None, **net_kwargs):
     """A skorch ``NeuralNet`` for a :class:`TokenDataset`.
 
     Adds, in order: validation P@k (``evaluate``) when ``validation_fraction``
@@ -161,7 +162,8 @@ def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose,
     are the final ones), gradient-norm clipping, a progress bar under
     ``verbose``, the method's own ``method_callbacks`` (``(name, callback)``
     pairs: learning-rate schedules) and the user's ``callbacks`` (deep-copied
-    so the estimator's parameter stays intact).
+    so the estimator's parameter stays intact). With an ``accelerator`` the net
+    trains through Hugging Face Accelerate (``_accelerate.py``).
     """
     cbs = []
     if validation_fraction:
@@ -174,12 +176,21 @@ def build_net(module, criterion, *, lr, max_epochs, batch_size, device, verbose,
         cbs.append(("swa", WeightAveraging(swa_start)))
     if gradient_clip:
         cbs.append(("gradient_clip", GradientNormClipping(gradient_clip_value=gradient_clip)))
-    if verbose:
+    if verbose and is_main_process():  # one bar, not one per process of a launch
         cbs.append(("progress_bar", ProgressBar()))
     cbs.extend(method_callbacks)
     cbs.extend(_user_callbacks(callbacks))
     split = ValidSplit(validation_fraction, random_state=seed) if validation_fraction else None
-    return XMTCNet(
+    cls = XMTCNet
+    if accelerator is not None:  # an accelerated fit (see ``_accelerate.py``)
+        from ._accelerate import accelerated_net_class
+
+        cls = accelerated_net_class()
+        net_kwargs.update(accelerator=accelerator, unwrap_after_train=True,
+                          # the epoch table: on the main process only, and only if verbose
+                          callbacks__print_log__sink=accelerator.print if verbose else print)
+        device = str(accelerator.device)
+    return cls(
         module=module, criterion=criterion, optimizer=optimizer, lr=lr,
         max_epochs=max_epochs, batch_size=batch_size, device=device,
         verbose=int(verbose), train_split=split, callbacks=cbs,

@@ -153,7 +153,8 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
                  validation_fraction=None, patience=None, tokenizer=None, max_length=512,
                  threshold=0.5,
                  min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False,
-                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
+                 checkpoint_dir=None, resume=False, n_threads=None,
+                 precision="32", propensity_a=0.55,
                  propensity_b=1.5):
         self.pretrained = pretrained
         self.pooling = pooling
@@ -185,6 +186,7 @@ class APLCTransformerClassifier(PretrainedEncoderMixin, BaseNeuralXMTCClassifier
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.n_threads = n_threads
+        self.precision = precision
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

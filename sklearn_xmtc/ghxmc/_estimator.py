@@ -165,7 +165,8 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5, min_labels=0, max_labels=None, callbacks=None,
                  keep_optimizer=False,
-                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
+                 checkpoint_dir=None, resume=False, n_threads=None,
+                 precision="32", propensity_a=0.55,
                  propensity_b=1.5):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -206,6 +207,7 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.n_threads = n_threads
+        self.precision = precision
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

@@ -175,6 +175,7 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
                  min_frequency=1, lowercase=True, max_length=500, embeddings=None,
                  freeze_embeddings=False, threshold=0.5, min_labels=0, callbacks=None,
                  keep_optimizer=False, checkpoint_dir=None, resume=False, n_threads=None,
+                 precision="32",
                  propensity_a=0.55, propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -218,6 +219,7 @@ class OTSeq2SetClassifier(GenerativeSetMixin, LabelTextEmbeddingMixin, TrainedVo
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.n_threads = n_threads
+        self.precision = precision
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

@@ -159,7 +159,8 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
                  lowercase=True, max_length=500, embeddings=None, freeze_embeddings=False,
                  threshold=0.5, min_labels=0, max_labels=None, callbacks=None,
                  keep_optimizer=False,
-                 checkpoint_dir=None, resume=False, n_threads=None, propensity_a=0.55,
+                 checkpoint_dir=None, resume=False, n_threads=None,
+                 precision="32", propensity_a=0.55,
                  propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.n_heads = n_heads
@@ -198,6 +199,7 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.n_threads = n_threads
+        self.precision = precision
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 

@@ -28,7 +28,15 @@ CHECKPOINT_PARAMETERS = """\
         OpenMP's spin-waiting can make every epoch several times slower with
         more threads than free cores (see docs/benchmarks.md, "CPU
         contention"). The thread count can change the rounding of sums, so
-        bit-identical refits need the same count."""
+        bit-identical refits need the same count.
+    precision : {"32", "bf16", "fp16"}, default="32"
+        Training precision. "bf16" / "fp16" train under mixed precision
+        through Hugging Face Accelerate (the ``accelerate`` extra; bf16 also
+        on the CPU). A fit started by ``accelerate launch`` (or ``torchrun``)
+        on N processes always goes through Accelerate: each process trains on
+        its own device, every batch of ``batch_size`` texts is split between
+        the processes, gradients are averaged, and the fitted estimator is an
+        ordinary one (it pickles, saves and predicts in one process)."""
 
 NEURAL_PARAMETERS = """\
     max_epochs : int

@@ -85,6 +85,7 @@ class XMLCNNClassifier(TrainedVocabularyMixin, BaseNeuralXMTCClassifier):
                  threshold=0.5,
                  min_labels=0, max_labels=None, callbacks=None, keep_optimizer=False,
                  checkpoint_dir=None, resume=False, n_threads=None,
+                 precision="32",
                  propensity_a=0.55, propensity_b=1.5):
         self.embedding_dim = embedding_dim
         self.filter_sizes = filter_sizes
@@ -117,6 +118,7 @@ class XMLCNNClassifier(TrainedVocabularyMixin, BaseNeuralXMTCClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.n_threads = n_threads
+        self.precision = precision
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
 
