@@ -88,7 +88,8 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
 
     # -- fit --------------------------------------------------------------------
     def _fit(self, texts, Y):
-        with torch_threads(resolve_n_threads(self.n_threads)):
+        # a method written before these parameters existed runs with their defaults
+        with torch_threads(resolve_n_threads(getattr(self, "n_threads", None))):
             self.n_threads_ = torch.get_num_threads()
             return self._fit_with_threads(texts, Y)
 
@@ -98,7 +99,7 @@ class BaseNeuralXMTCClassifier(BaseXMTCClassifier):
         if self.patience is not None and self.validation_fraction is None:
             raise ValueError(f"patience={self.patience} needs validation_fraction (early "
                              "stopping watches the validation P@5); set both or neither.")
-        accelerator = make_accelerator(self.precision, self.device)
+        accelerator = make_accelerator(getattr(self, "precision", "32"), self.device)
         self.device_ = (resolve_device(self.device) if accelerator is None
                         else str(accelerator.device))
         seed = check_random_seed(self.random_state)

@@ -60,10 +60,11 @@ def test_every_public_estimator_is_checked():
     for method in methods():
         if method.tests:
             classes.setdefault(method.class_name, []).append(method)
-    assert sklearn_xmtc.__all__ == sorted(public_classes())
-    unchecked = set(sklearn_xmtc.__all__) - set(classes)
+    estimators = [n for n in sklearn_xmtc.__all__ if n != "load"]  # load: a function
+    assert estimators == sorted(public_classes())
+    unchecked = set(estimators) - set(classes)
     assert not unchecked, f"public estimators without a registry test setting: {unchecked}"
-    not_here = sorted(name for name in sklearn_xmtc.__all__
+    not_here = sorted(name for name in estimators
                       if not any(m.available() for m in classes[name]))
     if not_here:
         pytest.skip(f"{not_here}: checks skipped here (optional extra not installed)")

@@ -47,15 +47,15 @@ class Nondeterministic(DummyXMTCClassifier):
 
 
 class IgnoresLabelLimits(DummyXMTCClassifier):
-    def _iter_predicted_sets(self, texts):  # thresholded sets, min/max_labels forgotten
+    def _iter_predicted_sets(self, texts, start=0):  # thresholded sets, limits forgotten
         for cand, scores in self._scored_batches(texts):
             r, c = np.nonzero(scores.numpy() >= self.threshold)
             yield len(scores), r, c
 
 
 class CapsAtWrongLabels(DummyXMTCClassifier):
-    def _iter_predicted_sets(self, texts):  # max_labels kept, but the worst labels
-        for n, r, c in super()._iter_predicted_sets(texts):
+    def _iter_predicted_sets(self, texts, start=0):  # max_labels kept, but the worst labels
+        for n, r, c in super()._iter_predicted_sets(texts, start):
             yield n, r, (self.n_labels_ - 1 - c) if self.max_labels else c
 
 

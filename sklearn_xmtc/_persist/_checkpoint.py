@@ -190,12 +190,13 @@ class FitCheckpoint:
     def open(cls, est, texts, Y):
         """The fit's checkpoint (None without ``checkpoint_dir``); refuses ``resume=True``
         when the folder holds no checkpoint of this fit, saying what differs."""
-        if est.checkpoint_dir is None:
-            if est.resume:
-                raise ValueError(f"resume={est.resume!r} needs checkpoint_dir (the folder "
+        root, resume = getattr(est, "checkpoint_dir", None), getattr(est, "resume", False)
+        if root is None:
+            if resume:
+                raise ValueError(f"resume={resume!r} needs checkpoint_dir (the folder "
                                  "the interrupted fit wrote its checkpoints to).")
             return None
-        root = os.fspath(est.checkpoint_dir)
+        root = os.fspath(root)
         params, params_sha = _params_tree(est)
         data_sha = data_fingerprint(texts, Y, est.classes_)
         fit_id = hashlib.sha256((params_sha + data_sha).encode()).hexdigest()[:16]
@@ -207,9 +208,9 @@ class FitCheckpoint:
         found = os.path.isfile(os.path.join(folder, "manifest.json"))
         for stray in glob.glob(os.path.join(folder, ".tmp-*")) if is_main_process() else ():
             os.unlink(stray)  # the temporary file of a write that was killed
-        if est.resume is True and not found:
+        if resume is True and not found:
             raise ValueError(_mismatch_message(root, name, manifest))
-        if found and est.resume:
+        if found and resume:
             logger.info("resuming %s from %s", name, folder)
             return cls(folder, resuming=True)
         if is_main_process():  # in a distributed launch rank 0 writes, the others train

@@ -1,8 +1,10 @@
-"""Training glue: the only sub-package that imports skorch.
+"""Training glue: with ``_persist`` (checkpoints), the only sub-package that imports
+skorch.
 
 Datasets that build whole padded batches, the private skorch ``NeuralNet``
-composed inside every neural estimator, and its callbacks (validation P@k,
-early stopping on it with best-weight restore, weight averaging).
+composed inside every neural estimator, its callbacks (validation P@k, early
+stopping on it with best-weight restore, weight averaging), thread counts
+(``_threads``) and training through Hugging Face Accelerate (``_accelerate``).
 """
 
 from ._callbacks import TopKValidation, WeightAveraging
