@@ -266,9 +266,11 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
 
     def _build_module(self):
         rebuilding = self.__dict__.get("_rebuilding", False)
-        if rebuilding:  # a saved model: the shapes of its weights, which then replace them
-            self._initial = self._initial_embeddings(self.embedding_dim)
-        dim = self.embedding_dim if self._initial is None else self._initial.shape[1]
+        # the initial rows of _prepare_fit, used once (popped first: none is left behind
+        # when a check below raises); a saved model: the shapes of its weights
+        initial = (self._initial_embeddings(self.embedding_dim) if rebuilding
+                   else self.__dict__.pop("_initial", None))
+        dim = self.embedding_dim if initial is None else initial.shape[1]
         for name, width in (("embedding width", dim), ("bottleneck_size", self.bottleneck_size)):
             if width % self.n_heads:
                 raise ValueError(f"n_heads={self.n_heads} must divide the {name} ({width}).")
@@ -276,7 +278,7 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
             self.vocab_size_, self.n_labels_, self.n_nodes_, embedding_dim=self.embedding_dim,
             n_heads=self.n_heads, reading=self.reading, bottleneck_size=self.bottleneck_size,
             use_teacher=self.use_teacher, dropout=self.dropout, pad_id=self.tokenizer_.pad_id,
-            pretrained=self._initial, freeze_embeddings=self.freeze_embeddings,
+            pretrained=initial, freeze_embeddings=self.freeze_embeddings,
             prior=self.label_frequencies_ / max(self.n_samples_fit_, 1))
         if self.use_teacher and not rebuilding:
             names = (self.classes_ if self.hierarchy_index_ is None
@@ -287,5 +289,4 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
                     module.embed.embedding.weight, max_tokens=self.label_text_length)
                 rows = module.label_embed.weight[1:]
                 rows[known] = means[known]
-        del self._initial
         return module
