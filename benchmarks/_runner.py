@@ -182,38 +182,51 @@ def fit_predict_peer(spec, data):
     return idx[:, :5], sets, {"fit_s": fit_s, "predict_s": predict_s, "sets_s": sets_s}, extra
 
 
-def tuned_set_scores(data, fit_topk, test_topk, seed=0):
-    """micro-F1 (and the other set metrics) of the test top-``TUNE_CANDIDATES`` under
-    thresholds tuned on a validation cut of the training split (module docstring).
+def tuned_sets(data, fit_topk, test_topk, seed=0, strategies=("global", "per_label")):
+    """The test label sets under thresholds tuned on a validation cut of the training
+    split (module docstring): ``(info, {strategy: (threshold, per-label thresholds,
+    validation micro-F1, CSR sets (n_test, L))})``.
 
     ``fit_topk(X, Y, X_eval, k)`` fits a fresh model of the system and returns its top-k
     of ``X_eval``; ``test_topk`` is the (idx, scores) top-k of the model fitted on all the
-    training texts. Returns ``{"tune_fit_s": ..., "global": {...}, "per_label": {...}}``.
+    training texts.
     """
-    import numpy as np
-
-    from sklearn_xmtc.labels import pad_columns
-    from sklearn_xmtc.metrics import classification_scores
     from sklearn_xmtc._thresholds import holdout_split
     from sklearn_xmtc.model_selection import sets_from_topk, tune_thresholds
 
     X, Y = data.X_train, data.Y_train.tocsr()
     n, L = Y.shape
     fit, valid = holdout_split(n, TUNE_VALIDATION, seed)  # TunedThresholdXMTCClassifier's
-    n_valid = len(valid)
 
     def rows(index):
         return X[index] if hasattr(X, "shape") else [X[i] for i in index]
 
     t0 = time.perf_counter()
     idx_v, scores_v = fit_topk(rows(fit), Y[fit], rows(valid), TUNE_CANDIDATES)
-    out = {"tune_fit_s": time.perf_counter() - t0, "tune_candidates": TUNE_CANDIDATES,
-           "tune_validation_fraction": TUNE_VALIDATION, "tune_n_valid": int(n_valid)}
-    n_cols = data.Y_test.shape[1]
-    for strategy in ("global", "per_label"):
+    info = {"tune_fit_s": time.perf_counter() - t0, "tune_candidates": TUNE_CANDIDATES,
+            "tune_validation_fraction": TUNE_VALIDATION, "tune_n_valid": int(len(valid))}
+    out = {}
+    for strategy in strategies:
         t, per_label, f_valid = tune_thresholds(Y[valid], idx_v, scores_v, strategy=strategy,
                                                 n_labels=L)
-        sets = sets_from_topk(*test_topk, per_label, n_labels=L)
+        out[strategy] = (t, per_label, f_valid, sets_from_topk(*test_topk, per_label,
+                                                              n_labels=L))
+    return info, out
+
+
+def tuned_set_scores(data, fit_topk, test_topk, seed=0):
+    """micro-F1 (and the other set metrics) of the test top-``TUNE_CANDIDATES`` under
+    thresholds tuned on a validation cut of the training split (:func:`tuned_sets`).
+    Returns ``{"tune_fit_s": ..., "global": {...}, "per_label": {...}}``.
+    """
+    import numpy as np
+
+    from sklearn_xmtc.labels import pad_columns
+    from sklearn_xmtc.metrics import classification_scores
+
+    out, tuned = tuned_sets(data, fit_topk, test_topk, seed)
+    n_cols = data.Y_test.shape[1]
+    for strategy, (t, per_label, f_valid, sets) in tuned.items():
         c = classification_scores(data.Y_test, pad_columns(sets, n_cols))
         out[strategy] = {"threshold": t, "validation_micro_f1": f_valid,
                          "n_own_thresholds": int((per_label != np.float32(t)).sum()),

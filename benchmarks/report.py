@@ -46,7 +46,7 @@ COLUMNS = [("P@1", "P@1", 3), ("P@3", "P@3", 3), ("P@5", "P@5", 3), ("nDCG@3", "
 BUCKETS = ("head", "torso", "tail")
 RESULTS = HERE / "results"
 METHOD_REPORTS = ["select_hybrid.md", "metrics.md", "otseq2set.md", "ghxmc.md",
-                  "refactor_check.md"]
+                  "scaling_out.md", "refactor_check.md"]
 
 CONVENTIONS = """\
 Conventions (see `benchmarks/run.py`, `benchmarks/_evaluation.py`, `benchmarks/_peers/`):
