@@ -13,7 +13,10 @@ process on the same split:
   (``benchmarks._runner.tuned_sets``, the procedure of
   ``TunedThresholdXMTCClassifier`` and of ``benchmarks.run --tune-thresholds``);
   and the frequency baseline ``dummy``;
-- with ``--no-expand-too``, a second G-HXMC fit with ``expand_ancestors=False``.
+- with ``--no-expand-too``, a second G-HXMC fit with ``expand_ancestors=False``;
+- with ``--bpe-too``, a G-HXMC fit with ``label_tokenization="bpe"`` (labels
+  spelled in subwords of the dataset's label texts, or of their names), same
+  penalties, and the mean count of generated strings that are no label.
 
 Levels are those of the ``classes_`` columns in the dataset's hierarchy (0 at the
 top; ">=2" pools the deeper ones); "all" also counts the test-only labels as
@@ -84,6 +87,10 @@ def _generated(name, make, data, variants):
     for variant, params in variants.items():
         est.set_params(**params)
         yield name + (f" {variant}" if variant else ""), fit_s, lambda: est.predict(data.X_test)
+        if getattr(est, "label_tokenization", "label") == "bpe":
+            invalid = est.count_invalid_labels(data.X_test)
+            print(json.dumps({"system": name, "variant": variant,
+                              "invalid_strings_per_text": float(invalid.mean())}), flush=True)
 
 
 def _tuned(name, fit_topk, data, seed):
@@ -185,6 +192,8 @@ def main(argv=None):
     ap.add_argument("--no-expand-too", action="store_true",
                     help="also fit G-HXMC with expand_ancestors=False (targets = the "
                          "text's own labels, still ordered by level and frequency)")
+    ap.add_argument("--bpe-too", action="store_true",
+                    help='also fit G-HXMC with label_tokenization="bpe"')
     ap.add_argument("--only", nargs="+", default=None,
                     help="run only these systems (ghxmc, otseq2set, linear, xmlcnn, a peer "
                          "name, dummy)")
@@ -197,6 +206,8 @@ def main(argv=None):
     for name in args.datasets:
         variants = [("expand_ancestors=False", {"expand_ancestors": False})] \
             if args.no_expand_too else []
+        if args.bpe_too:
+            variants.append(("bpe", {"label_tokenization": "bpe"}))
         got, per_level = run_dataset(name, args.data, args.out, variants, args.only)
         rows.extend(got)
         print(f"{name}: columns per level {per_level.tolist()}")

@@ -129,7 +129,10 @@ METHODS = [
            tests=(dict(d_model=16, n_heads=2, encoder_layers=1, decoder_layers=1,
                        dim_feedforward=32, beam_size=2, **_TINY),
                   dict(d_model=16, n_heads=2, encoder_layers=1, decoder_layers=1,
-                       dim_feedforward=32, beam_size=1, constraint_penalty=0.0, **_TINY))),
+                       dim_feedforward=32, beam_size=1, constraint_penalty=0.0, **_TINY),
+                  dict(d_model=16, n_heads=2, encoder_layers=1, decoder_layers=1,
+                       dim_feedforward=32, beam_size=2, label_tokenization="bpe",
+                       bpe_vocab_size=64, **_TINY))),
     # LibMultiLabel's linear defaults (-s 2, C=1, bias), not tuned
     Method("linear", "sklearn_xmtc.linear:LinearXMTCClassifier",
            tests=({}, {"solver": "logistic", "prune_threshold": 0.01, "bias": False}),

@@ -178,10 +178,12 @@ REAL = dict(embedding_dim=64, hidden_size=48, linear_sizes=(64,), max_length=64,
 REAL_TREE = dict(flat_max_labels=10, cluster_size=4, tree_height=2, n_candidates=6)
 
 
+# The default run learns with one flat and one tree model (each code path of the other
+# two is covered by the tiny tests); the other two (72 s and 36 s on the CI machine) are slow.
 @pytest.mark.parametrize("est", [
     AttentionXMLClassifier(**REAL),
-    AttentionXMLClassifier(**REAL, **REAL_TREE),
-    LightAttentionClassifier(n_sampled_clusters=6, **REAL),
+    pytest.param(AttentionXMLClassifier(**REAL, **REAL_TREE), marks=pytest.mark.slow),
+    pytest.param(LightAttentionClassifier(n_sampled_clusters=6, **REAL), marks=pytest.mark.slow),
     LightAttentionClassifier(n_sampled_clusters=4, **REAL, **REAL_TREE),
 ], ids=["axml-flat", "axml-tree", "light-flat", "light-tree"])
 def test_beats_dummy_on_a_real_reuters_slice(reuters, est):

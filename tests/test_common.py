@@ -19,7 +19,11 @@ from sklearn_xmtc.utils.estimator_checks import xmtc_check_names, yield_xmtc_che
 
 #: Checks known to fail, ``{(method name, setting index, check name): reason}``. Each runs
 #: as a strict xfail: an unexpected pass fails the run, so a fixed entry must be removed.
-EXPECTED_FAILURES = {}
+EXPECTED_FAILURES = {
+    ("ghxmc", 2, "check_label_formats"):
+        "the subword mode spells each label by its name: label lists named 'label3' and the "
+        "column 3 of a matrix are different strings, so the targets (and models) differ",
+}
 
 
 def _reraise(exc):

@@ -11,7 +11,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_xmtc import DummyXMTCClassifier, GHXMCClassifier
 from sklearn_xmtc._training import inverse_sqrt
 from sklearn_xmtc.datasets import load_jsonl_dataset
+from sklearn_xmtc.ghxmc._bpe import LabelTrie, SubwordLabelRule, label_spellings, subword_targets
 from sklearn_xmtc.ghxmc._network import label_sequences
+from sklearn_xmtc.labels import load_label_texts
 from sklearn_xmtc.labels import LabelHierarchy
 from sklearn_xmtc.nn import beam_decode, hierarchy_penalty
 
@@ -173,6 +175,121 @@ def test_bad_parameters():
     with pytest.raises(ValueError, match="must divide d_model"):
         GHXMCClassifier(**{**TINY, "n_heads": 3}).fit(["a b", "c d"], [["x"], ["y"]])
     with pytest.raises(InvalidParameterError):
-        GHXMCClassifier(label_tokenization="bpe", **TINY).fit(["a b"], [["x"]])
+        GHXMCClassifier(label_tokenization="word", **TINY).fit(["a b"], [["x"]])
+    with pytest.raises(ValueError, match="have the same subwords"):  # cannot be decoded back
+        GHXMCClassifier(label_tokenization="bpe", label_texts={"x": "a", "y": "a", "z": "a (x)"},
+                        **TINY).fit(["a b", "c d", "e f"], [["x"], ["y"], ["z"]])
     with pytest.raises(InvalidParameterError):
         GHXMCClassifier(constraint_penalty=-1.0, **TINY).fit(["a b"], [["x"]])
+
+
+# -- the subword mode (label_tokenization="bpe") -----------------------------------------------
+def _spell(rule, tokens):
+    """Advance ``rule`` (one row per sequence) through ``tokens`` (n, t), beams fixed."""
+    n, t = tokens.shape
+    rule.start(n, rule.trie.n_subwords + 2, tokens.device)
+    for j in range(t):
+        rule.advance(torch.arange(n), tokens[:, j])
+    return rule
+
+
+def test_bpe_round_trips_every_label_of_a_real_label_set(shared_data):
+    d = load_jsonl_dataset(shared_data / "rcv1-sample")
+    names = d.hierarchy.index_view(d.classes).node_names.tolist()  # 103 topics + internal
+    texts = load_label_texts(shared_data / "rcv1-sample" / "label_texts.tsv")
+    spellings, vocab = label_spellings(names, texts, vocab_size=300)
+    assert len(vocab) <= 300 and (spellings[:, 0] >= 0).all()
+    assert len({tuple(r[r >= 0]) for r in spellings}) == len(names)  # no two alike
+    W, V = len(vocab), len(names)
+    # the subwords decode to the label texts (Metaspace keeps the spaces)
+    c15 = names.index("C15")
+    assert "".join(vocab[i] for i in spellings[c15] if i >= 0).replace("\u2581", " ").strip() \
+        == texts["C15"]
+    # every node, spelled and followed by SEP, comes back as itself through the trie
+    sep = np.full((V, 1), -1)
+    spelled = torch.as_tensor(np.concatenate([spellings, sep, sep], 1))
+    lengths = (spelled >= 0).sum(1)
+    spelled[torch.arange(V), lengths] = W  # SEP
+    spelled[torch.arange(V), lengths + 1] = W + 1  # EOS
+    spelled = spelled.masked_fill(spelled < 0, W + 1)  # EOS repeats after the end
+    no_edges = (torch.zeros(0, dtype=torch.long),) * 2
+    rule = _spell(SubwordLabelRule(LabelTrie(spellings, W), V, no_edges,
+                                   torch.zeros(V, dtype=torch.bool)), spelled)
+    done = rule.completed.masked_fill(rule.completed == V, -1).amax(1)
+    np.testing.assert_array_equal(done.numpy(), np.arange(V))
+    assert (rule.n_invalid() == 0).all() and rule.used.sum(1).eq(1).all()
+
+
+def _toy_trie():
+    # nodes 0 "a" (level 0), 1 "b c" (child of 0), 2 "b d" (child of 3), 3 "e" (level 0);
+    # subwords a=0, b=1, c=2, d=3, e=4; SEP = 5, EOS = 6
+    spellings = np.array([[0, -1], [1, 2], [1, 3], [4, -1]])
+    edges = (torch.tensor([1, 2]), torch.tensor([0, 3]))
+    has_parent = torch.tensor([False, True, True, False])
+    return LabelTrie(spellings, 5), edges, has_parent
+
+
+def test_bpe_strings_that_are_no_label_are_dropped_and_counted():
+    trie, edges, has_parent = _toy_trie()
+    tokens = torch.tensor([[0, 5, 1, 2, 5, 6, 6],    # a, b c: two labels
+                           [1, 5, 2, 5, 4, 5, 6],    # "b" and "c" are no label; e is
+                           [4, 5, 1, 3, 1, 6, 6]])   # e, then "b d b" cut by the end
+    rule = _spell(SubwordLabelRule(trie, 4, edges, has_parent), tokens)
+    assert rule.n_invalid().tolist() == [0, 2, 1]
+    np.testing.assert_array_equal(rule.completed.numpy(), [[4, 0, 4, 4, 1, 4, 4],
+                                                           [4, 4, 4, 4, 4, 3, 4],
+                                                           [4, 3, 4, 4, 4, 4, 4]])
+    assert rule.used.tolist() == [[True, True, False, False], [False, False, False, True],
+                                  [False, False, False, True]]
+
+
+def test_bpe_penalty_at_a_first_subword_only_when_every_label_it_starts_lacks():
+    trie, edges, has_parent = _toy_trie()
+    log_p = torch.log(torch.full((1, 7), 1 / 7))
+    rule = SubwordLabelRule(trie, 4, edges, has_parent, penalty=2.0)
+    rule.start(1, 7, "cpu")
+    base = log_p[0].tolist()
+    # at the start: b starts 1 and 2, both lacking a parent; c, d start no label; SEP blocked
+    got = rule.adjust(log_p)[0].tolist()
+    assert got[:5] == pytest.approx([base[0], base[1] - 2, base[2] - 2, base[3] - 2, base[4]])
+    assert got[5] == -math.inf and got[6] == pytest.approx(base[6])
+    rule.advance(torch.tensor([0]), torch.tensor([0]))  # "a"
+    got = rule.adjust(log_p)[0].tolist()  # inside a string: no penalty, no EOS, SEP allowed
+    assert got[:6] == pytest.approx(base[:6]) and got[6] == -math.inf
+    rule.advance(torch.tensor([0]), torch.tensor([5]))  # SEP: node 0 generated
+    got = rule.adjust(log_p)[0].tolist()  # b now starts node 1, whose parent is there
+    assert got[1] == pytest.approx(base[1]) and got[2] == pytest.approx(base[2] - 2)
+    rule.advance(torch.tensor([0]), torch.tensor([0]))  # "a" again: its SEP is blocked
+    assert rule.adjust(log_p)[0, 5] == -math.inf
+    hard = SubwordLabelRule(trie, 4, edges, has_parent, penalty=math.inf)
+    hard.start(1, 7, "cpu")
+    assert hard.adjust(log_p)[0, 1] == -math.inf and hard.adjust(log_p)[0, 0] > -math.inf
+
+
+def test_bpe_targets_spell_whole_labels_within_the_budget():
+    spelled = torch.tensor([[0, 5, -1], [1, 2, 5], [1, 3, 5], [4, 5, -1]])  # with SEP (5)
+    nodes = torch.tensor([[0, 1, 4, -1], [3, 2, 1, 4]])  # node ids, EOS (4), -1
+    np.testing.assert_array_equal(subword_targets(nodes, spelled, 6, 5, 6).numpy(),
+                                  [[0, 5, 1, 2, 5, 6, -1], [4, 5, 1, 3, 5, 6, -1]])  # 1 cut
+
+
+def test_bpe_mode_fits_decodes_and_round_trips():
+    texts = ["alpha beta", "gamma delta", "alpha gamma", "beta delta"] * 4
+    labels = [["x"], ["y"], ["x", "y"], ["y"]] * 4
+    names = {"x": "cell cycle", "y": "cell death", "A": "cycle", "B": "cell", "R": "root"}
+    est = GHXMCClassifier(hierarchy=dag(), label_tokenization="bpe", label_texts=names,
+                          beam_size=1, **{**TINY, "max_epochs": 40, "lr": 1e-2}).fit(texts, labels)
+    nodes = est.hierarchy_index_.node_names.tolist()
+    assert est.label_spellings_.shape[0] == len(nodes) == est.n_nodes_
+    words = ["".join(est.subword_vocabulary_[i] for i in row if i >= 0) for row in
+             est.label_spellings_]
+    assert [w.replace("\u2581", " ").strip() for w in words] == [names[n] for n in nodes]
+    truth = np.array([[1, 0], [0, 1], [1, 1], [0, 1]])
+    learned = f1_score(truth, est.predict(texts[:4]).toarray(), average="micro")
+    assert learned >= 0.85, learned  # measured 0.91: "alpha gamma" gets x, not y
+    seqs = est.decode_sequences(texts[:4])
+    assert all(set(s) <= set(nodes) for s in seqs) and "x" in seqs[0]
+    assert est.count_invalid_labels(texts[:4]).tolist() == [0, 0, 0, 0]
+    frozen = GHXMCClassifier(hierarchy=dag(), label_tokenization="bpe", label_texts=names,
+                             beam_size=1, **{**TINY, "max_epochs": 1, "lr": 0.0}).fit(texts, labels)
+    assert f1_score(truth, frozen.predict(texts[:4]).toarray(), average="micro") < 0.6

@@ -95,7 +95,10 @@ def test_tune_thresholds_rejects_bad_input(kwargs, message):
 def codiesp(shared_data):
     pytest.importorskip("liblinear", reason="needs the `linear` extra")
     d = load_dataset(str(shared_data / "codiesp"))
-    return list(d.X_train[:400]), d.Y_train[:400], list(d.X_test[:200]), d.Y_test[:200]
+    Y = d.Y_train[:400]
+    # the 648 codes with two or more positives in the slice: half the one-vs-rest fits
+    keep = np.flatnonzero(Y.getnnz(axis=0) >= 2)
+    return list(d.X_train[:400]), Y[:, keep], list(d.X_test[:200]), d.Y_test[:200][:, keep]
 
 
 def _test_f1(est, Xt, Yt):
@@ -115,7 +118,7 @@ def test_tuned_thresholds_raise_micro_f1_on_a_codiesp_slice(codiesp, fitted):
     X, Y, Xt, Yt = codiesp
     fixed, tuned = fitted
     f_fixed, f_tuned = _test_f1(fixed, Xt, Yt), _test_f1(tuned, Xt, Yt)
-    assert f_tuned > f_fixed + 0.15, (f_fixed, f_tuned)  # measured 0.06 -> 0.32
+    assert f_tuned > f_fixed + 0.15, (f_fixed, f_tuned)  # measured 0.04 -> 0.36
     assert 0 < tuned.threshold_ < fixed.threshold
     assert tuned.thresholds_.shape == (Y.shape[1],) and 0 < tuned.best_score_ < 1
     assert tuned.estimator_.n_samples_fit_ == len(X)  # refitted on every text

@@ -14,13 +14,15 @@ from .._generative import GenerativeSetMixin
 from .._neural import BaseNeuralXMTCClassifier
 from .._training import InverseSqrtLR, forward_eval, iter_eval_batches
 from .._vocabulary import TrainedVocabularyMixin
-from ..labels import LabelHierarchy, check_hierarchy
+from ..labels import LabelHierarchy, check_hierarchy, load_label_texts
 from ..utils._docstrings import fill_doc
+from ._bpe import label_spellings
 from ._network import GHXMCLoss, GHXMCModule
 
 __all__ = ["GHXMCClassifier"]
 
 MAX_STEPS_CAP = 64  # default S: the longest training target sequence, at most this
+MAX_SUBWORD_STEPS_CAP = 256  # the same in subwords and SEPs (label_tokenization="bpe")
 
 
 @fill_doc
@@ -55,6 +57,15 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
     (``d_model`` wide). :meth:`decode_sequences` shows the generated node
     sequences, internal nodes included.
 
+    With ``label_tokenization="bpe"`` each node is generated as the subwords
+    of its text (``label_texts``, else its name) under a BPE model trained on
+    the node texts at fit, each label followed by SEP, the sequence ended by
+    EOS. A prefix trie of the spellings maps the subwords back to labels;
+    a string that is no label is dropped (:meth:`count_invalid_labels` counts
+    them per text; ``predict`` never changes the estimator). The penalty then
+    applies at a label's first subword, and only when every node starting with
+    that subword lacks a generated parent (or is no label at all).
+
     Parameters
     ----------
     d_model : int, default=512
@@ -77,9 +88,15 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         Add every ancestor of a text's labels to its target sequence. With
         False the sequences hold the labels only (ordered the same way) and
         the constraint can only be met by labels that are themselves columns.
-    label_tokenization : {"label"}, default="label"
-        One output token per label or internal node (the paper's BPE mode over
-        label texts is not built).
+    label_tokenization : {"label", "bpe"}, default="label"
+        "label": one output token per label or internal node. "bpe": labels
+        spelled in subwords of their texts (see above).
+    label_texts : None, dict or path, default=None
+        ``label -> text`` (or a ``label<TAB>text`` file) of the subword mode;
+        nodes without one are spelled as their name, and nodes sharing a text
+        get their name appended. Not used by the "label" mode.
+    bpe_vocab_size : int, default=1000
+        Most subwords of the BPE model of the subword mode.
     beam_size : int, default=4
         Beams of the decoding; 1 is greedy decoding.
     constraint_penalty : float, default=2.0
@@ -87,7 +104,9 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
     max_steps : int or None, default=None
         S, the most labels (nodes) a sequence holds; decoding runs S + 1 steps.
         None: the longest training target sequence, at most 64. Longer targets
-        are cut (their last, deepest and rarest, nodes dropped).
+        are cut (their last, deepest and rarest, nodes dropped). In the subword
+        mode S counts subwords and SEPs (None: at most 256), and a node whose
+        spelling would pass S is dropped whole.
     gradient_clip : float or None, default=None
         Maximum gradient norm.
 {neural_parameters}
@@ -105,6 +124,10 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         Training texts whose target sequence holds each node.
     max_steps_ : int
         S.
+    label_spellings_ : ndarray of int64, shape (n_nodes_, max_subwords) or None
+        Subword mode: each node's subword ids (-1 padded); None otherwise.
+    subword_vocabulary_ : list of str or None
+        Subword mode: the subwords, by id; None otherwise.
 
     References
     ----------
@@ -131,7 +154,7 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
     """
 
     #: side information of a dataset that the main job and the benchmarks pass
-    _dataset_params = ("hierarchy",)
+    _dataset_params = ("hierarchy", "label_texts")
     _labels_in_input = True
     _target = "indices"
 
@@ -148,7 +171,9 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         "warmup_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "hierarchy": [None, dict, str, os.PathLike, LabelHierarchy],
         "expand_ancestors": ["boolean"],
-        "label_tokenization": [StrOptions({"label"})],
+        "label_tokenization": [StrOptions({"label", "bpe"})],
+        "label_texts": [None, dict, str, os.PathLike],
+        "bpe_vocab_size": [Interval(Integral, 1, None, closed="left")],
         "beam_size": [Interval(Integral, 1, None, closed="left")],
         "constraint_penalty": [Interval(Real, 0, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
@@ -158,7 +183,7 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
     def __init__(self, *, d_model=512, n_heads=8, encoder_layers=6, decoder_layers=6,
                  dim_feedforward=2048, dropout=0.1, label_smoothing=0.1, warmup_steps="auto",
                  hierarchy=None, expand_ancestors=True, label_tokenization="label",
-                 beam_size=4, constraint_penalty=2.0, max_steps=None, gradient_clip=None,
+                 label_texts=None, bpe_vocab_size=1000, beam_size=4, constraint_penalty=2.0, max_steps=None, gradient_clip=None,
                  max_epochs=10, batch_size=32, lr=5e-4, device="auto", random_state=None,
                  verbose=0, validation_fraction=None, patience=None, tokenizer=None,
                  tokenizer_type="word", max_vocab_size=50000, min_frequency=1,
@@ -179,6 +204,8 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         self.hierarchy = hierarchy
         self.expand_ancestors = expand_ancestors
         self.label_tokenization = label_tokenization
+        self.label_texts = label_texts
+        self.bpe_vocab_size = bpe_vocab_size
         self.beam_size = beam_size
         self.constraint_penalty = constraint_penalty
         self.max_steps = max_steps
@@ -242,9 +269,17 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         order = np.lexsort((np.arange(self.n_nodes_), -self.node_frequencies_, self.node_level_))
         self._node_rank = np.empty(self.n_nodes_, dtype=np.int64)
         self._node_rank[order] = np.arange(self.n_nodes_)
-        lengths = np.diff(targets.tocsr().indptr)
+        lengths, cap = np.diff(targets.tocsr().indptr), MAX_STEPS_CAP
+        self.label_spellings_ = self.subword_vocabulary_ = None
+        if self.label_tokenization == "bpe":
+            names = (self.classes_ if self.hierarchy_index_ is None
+                     else self.hierarchy_index_.node_names)
+            self.label_spellings_, self.subword_vocabulary_ = label_spellings(
+                list(names), load_label_texts(self.label_texts), self.bpe_vocab_size)
+            spelled = (self.label_spellings_ >= 0).sum(1) + 1  # subwords, then SEP
+            lengths, cap = targets.tocsr() @ spelled.astype(np.float32), MAX_SUBWORD_STEPS_CAP
         self.max_steps_ = (int(self.max_steps) if self.max_steps is not None
-                           else int(min(max(lengths.max(), 1), MAX_STEPS_CAP)))
+                           else int(min(max(lengths.max(), 1), cap)))
 
     def _build_module(self):
         initial = self._initial_embeddings(self.d_model)
@@ -262,7 +297,10 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
             max_steps=self.max_steps_, beam_size=self.beam_size,
             constraint_penalty=self.constraint_penalty, pad_id=self.tokenizer_.pad_id,
             pretrained=initial,
-            freeze_embeddings=self.freeze_embeddings)
+            freeze_embeddings=self.freeze_embeddings,
+            spellings=(None if self.label_spellings_ is None
+                       else t(self.label_spellings_)),
+            n_subwords=len(self.subword_vocabulary_ or ()))
         return module
 
     def _build_criterion(self):
@@ -310,8 +348,28 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         out = []
         for batch in iter_eval_batches(self.net_, self._make_dataset(texts)):
             best = forward_eval(self.net_, self._decoding_inputs(batch))["beams"][:, 0]
-            for row in best.cpu().numpy():
-                stop = np.flatnonzero(row == self.n_nodes_)
-                row = row[: stop[0]] if len(stop) else row
-                out.append([names[i] for i in row])
+            for row in best.cpu().numpy():  # EOS (and, for subwords, steps inside a label)
+                out.append([names[i] for i in row[row < self.n_nodes_]])
         return out
+
+    def count_invalid_labels(self, X):
+        """Per text, the strings of the best beam that are no label.
+
+        In the subword mode (``label_tokenization="bpe"``) a generated string
+        (subwords up to a SEP, or cut off by ``max_steps``) that spells no
+        node is dropped from the predictions; this counts them. Always 0 in
+        the "label" mode. Uses the current ``beam_size`` and
+        ``constraint_penalty``.
+
+        Parameters
+        ----------
+        X : iterable of str
+
+        Returns
+        -------
+        counts : ndarray of int64, shape (n_samples,)
+        """
+        texts = self._check_predict_input(X)
+        counts = [forward_eval(self.net_, self._decoding_inputs(batch))["n_invalid"].cpu()
+                  for batch in iter_eval_batches(self.net_, self._make_dataset(texts))]
+        return torch.cat(counts).numpy().astype(np.int64) if counts else np.zeros(0, np.int64)

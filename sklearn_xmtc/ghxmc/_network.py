@@ -2,8 +2,9 @@
 
 The decoder vocabulary is the V hierarchy nodes (the L columns of ``classes_``
 first, then the internal nodes), the end token EOS (index V) and, as decoder
-input only, the start token BOS (index V + 1). Decoder input and output
-embeddings are tied (Press and Wolf 2016).
+input only, the start token BOS (index V + 1); in the subword mode
+(:mod:`._bpe`, ``spellings`` given) it is the W subwords, SEP, EOS and BOS
+instead. Decoder input and output embeddings are tied (Press and Wolf 2016).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..nn import TokenEmbedding, beam_decode, hierarchy_penalty, masked_mean_pool
+from ._bpe import LabelTrie, SubwordLabelRule, subword_targets
 
 __all__ = ["GHXMCLoss", "GHXMCModule", "label_sequences", "sinusoidal_positions"]
 
@@ -81,7 +83,10 @@ class GHXMCModule(nn.Module):
       ``constraint_penalty`` or the module's own defaults): ``beams`` (B, K, N) node tokens (EOS = V),
       ``beam_scores`` (B, K), ``scores`` (B, L) the column scores
       (:meth:`label_scores`), ``sequence`` (B, N) the best beam's columns
-      (L = ∅ for EOS and internal nodes), and ``embedding``;
+      (L = ∅ for EOS and internal nodes), ``n_invalid`` (B,) the best beam's
+      strings that are no label (subword mode; 0 otherwise) and ``embedding``;
+      in the subword mode ``beams`` holds at each step the node a SEP completed
+      there (V elsewhere) and ``tokens`` (B, K, N) the subwords themselves;
     - with ``embedding_only`` true: ``embedding`` only (the masked mean of the
       encoder states), no decoding.
     """
@@ -92,15 +97,25 @@ class GHXMCModule(nn.Module):
     def __init__(self, vocab_size, n_labels, n_nodes, *, edges, ancestors, node_rank,
                  d_model=512, n_heads=8, encoder_layers=6, decoder_layers=6,
                  dim_feedforward=2048, dropout=0.1, max_steps=16, beam_size=4,
-                 constraint_penalty=2.0, pad_id=0, pretrained=None, freeze_embeddings=False):
+                 constraint_penalty=2.0, pad_id=0, pretrained=None, freeze_embeddings=False,
+                 spellings=None, n_subwords=0):
         super().__init__()
+        if spellings is None:
+            self.trie, n_out = None, n_nodes + 1  # nodes, EOS
+        else:  # subwords, SEP, EOS; each node spelled as its subwords, then SEP
+            self.trie, n_out = LabelTrie(spellings, n_subwords), int(n_subwords) + 2
+            sep = torch.full((len(spellings), 1), -1, dtype=torch.long)
+            spelled = torch.cat([torch.as_tensor(spellings, dtype=torch.long), sep], 1)
+            spelled[torch.arange(len(spelled)), (spelled >= 0).sum(1)] = n_out - 2
+            self.register_buffer("spelled", spelled, persistent=False)
+        self.n_out = n_out
         self.beam_size, self.constraint_penalty = int(beam_size), float(constraint_penalty)
         self.n_labels, self.n_nodes, self.max_steps = n_labels, n_nodes, int(max_steps)
         self.embed = TokenEmbedding(vocab_size, d_model, pad_id, pretrained, freeze_embeddings)
         self.d_model = d_model
-        self.node_embed = nn.Embedding(n_nodes + 2, d_model)  # nodes, EOS, BOS
+        self.node_embed = nn.Embedding(n_out + 1, d_model)  # outputs, BOS
         nn.init.normal_(self.node_embed.weight, std=d_model ** -0.5)
-        self.out_bias = nn.Parameter(torch.zeros(n_nodes + 1))
+        self.out_bias = nn.Parameter(torch.zeros(n_out))
         layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward, dropout,
                                            batch_first=True)
         encoder = nn.TransformerEncoder(layer, encoder_layers, nn.LayerNorm(d_model),
@@ -138,20 +153,24 @@ class GHXMCModule(nn.Module):
         causal = nn.Transformer.generate_square_subsequent_mask(t, device=tokens.device)
         h = self.transformer.decoder(y, memory, tgt_mask=causal, tgt_is_causal=True,
                                      memory_key_padding_mask=~mask)
-        return h @ self.node_embed.weight[: self.n_nodes + 1].T + self.out_bias
+        return h @ self.node_embed.weight[: self.n_out].T + self.out_bias
 
     def _teacher(self, memory, mask, labels):
         targets = label_sequences(labels, self.ancestor_child, self.ancestor_node,
                                   self.node_rank, self.max_steps)  # (B, S + 1)
-        start = targets.new_full((len(targets), 1), self.n_nodes + 1)
+        if self.trie is not None:  # S counts subwords and SEPs
+            targets = subword_targets(targets, self.spelled, self.max_steps, self.n_out - 2,
+                                      self.n_out - 1)
+        start = targets.new_full((len(targets), 1), self.n_out)
         inputs = torch.cat([start, targets[:, :-1]], 1).clamp(min=0)  # pads never read back
         return self._decode(inputs, memory, mask), targets
 
     def generate(self, memory, mask, beam_size, constraint_penalty):
         """Beam search (:func:`sklearn_xmtc.nn.beam_decode`) with the soft constraint.
 
-        Returns ``(beams, beam_scores, step_scores, first)``, ``first`` (B, V + 1)
-        the log-distribution of the first step (before any penalty).
+        Returns ``(beams, beam_scores, step_scores, first, rule)``, ``first``
+        (B, outputs) the log-distribution of the first step (before any penalty)
+        and ``rule`` the subword rule after decoding (None in the label mode).
         """
         first = []
 
@@ -162,16 +181,20 @@ class GHXMCModule(nn.Module):
                 first.append(log_p)
             return log_p, state
 
-        penalty = None
-        if constraint_penalty:
+        penalty = rule = None
+        if self.trie is not None:
+            rule = SubwordLabelRule(self.trie.to(memory.device), self.n_nodes,
+                                    (self.edge_child, self.edge_parent), self.has_parent,
+                                    constraint_penalty)
+        elif constraint_penalty:
             def penalty(used):
                 return hierarchy_penalty(used, self.edge_child, self.edge_parent,
                                          self.has_parent, constraint_penalty)
         B = len(memory)
         beams, scores, steps = beam_decode(step, (memory, mask), B, self.max_steps + 1,
-                                           self.n_nodes + 1, self.n_nodes + 1, beam_size, penalty)
+                                           self.n_out, self.n_out, beam_size, penalty, rule)
         K = beams.shape[1]
-        return beams, scores, steps, first[0].reshape(B, K, -1)[:, 0]
+        return beams, scores, steps, first[0].reshape(B, K, -1)[:, 0], rule
 
     def label_scores(self, beams, beam_scores, first):
         """(B, L) column scores of a decoded batch.
@@ -207,10 +230,15 @@ class GHXMCModule(nn.Module):
         beam_size = self.beam_size if beam_size is None else int(beam_size)
         penalty = (self.constraint_penalty if constraint_penalty is None
                    else float(constraint_penalty))
-        beams, beam_scores, _, first = self.generate(memory, mask, beam_size, penalty)
+        beams, beam_scores, _, first, rule = self.generate(memory, mask, beam_size, penalty)
+        out = {"n_invalid": beams.new_zeros(len(beams))}
+        if rule is not None:  # subwords -> the node each SEP completed; a node's first-step
+            B, K, N = beams.shape  # probability: its first subword's
+            out = {"tokens": beams, "n_invalid": rule.n_invalid().reshape(B, K)[:, 0]}
+            beams, first = rule.completed.reshape(B, K, N), first[:, self.trie.first]
         best = beams[:, 0]
         sequence = best.masked_fill(best >= self.n_labels, self.n_labels)
-        return {"beams": beams, "beam_scores": beam_scores, "sequence": sequence,
+        return {**out, "beams": beams, "beam_scores": beam_scores, "sequence": sequence,
                 "scores": self.label_scores(beams, beam_scores, first), "embedding": embedding}
 
 

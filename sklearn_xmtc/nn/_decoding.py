@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["SetDecoderMixin", "beam_decode", "best_step_scores", "hierarchy_penalty"]
+__all__ = ["NoRepeatRule", "SetDecoderMixin", "beam_decode", "best_step_scores", "hierarchy_penalty"]
 
 
 def best_step_scores(log_probs, n_labels):
@@ -86,8 +86,38 @@ def _reorder(state, index):
     return state.index_select(0, index)
 
 
+class NoRepeatRule:
+    """The default decoding rule of :func:`beam_decode`: no token twice in a beam,
+    plus an optional additive penalty ``penalty_fn(used)`` on the non-end tokens.
+
+    A rule is the state a beam search carries beside its beams: :meth:`start`
+    makes it for ``n`` beams, :meth:`adjust` turns a step's log-distribution
+    into the scores the beams are ranked by, :meth:`advance` follows the beams
+    that survived (``src``) and the tokens they took. A method with other rules
+    (G-HXMC's subword labels) passes its own object with these three methods.
+    """
+
+    def __init__(self, penalty_fn=None):
+        self.penalty_fn = penalty_fn
+
+    def start(self, n, n_tokens, device):
+        self.used = torch.zeros(n, n_tokens, dtype=torch.bool, device=device)
+
+    def adjust(self, log_p):
+        adj = log_p.float().masked_fill(self.used, float("-inf"))
+        if self.penalty_fn is not None:
+            end = adj.shape[1] - 1
+            adj[:, :end] = adj[:, :end] - self.penalty_fn(self.used[:, :end])
+        return adj
+
+    def advance(self, src, token):
+        self.used = self.used[src]
+        self.used[torch.arange(len(token), device=token.device), token] = True
+        self.used[:, -1] = False  # the end token may repeat
+
+
 def beam_decode(step_fn, state, batch_size, n_steps, n_tokens, start, beam_size=4,
-                penalty_fn=None):
+                penalty_fn=None, rule=None):
     """Beam search over ``n_tokens`` outputs whose last one is the end token.
 
     Parameters
@@ -108,6 +138,10 @@ def beam_decode(step_fn, state, batch_size, n_steps, n_tokens, start, beam_size=
     penalty_fn : callable ``used (B * K, n_tokens - 1) bool -> (B * K, n_tokens - 1)``, optional
         Added (subtracted) to the step log-probabilities of the tokens before
         they enter the beam scores (the end token is never penalised).
+    rule : object, optional
+        The decoding rule (see :class:`NoRepeatRule`, the default, built with
+        ``penalty_fn``); it is advanced with the beams, so after the call it
+        describes the returned ones.
 
     Returns
     -------
@@ -133,7 +167,8 @@ def beam_decode(step_fn, state, batch_size, n_steps, n_tokens, start, beam_size=
     prefix = torch.full((B * K, 1), int(start), dtype=torch.long, device=device)
     score = torch.zeros(B, K, device=device)
     score[:, 1:] = float("-inf")
-    used = torch.zeros(B * K, V1, dtype=torch.bool, device=device)
+    rule = NoRepeatRule(penalty_fn) if rule is None else rule
+    rule.start(B * K, V1, device)
     finished = torch.zeros(B * K, dtype=torch.bool, device=device)
     only_end = torch.full((V1,), float("-inf"), device=device)
     only_end[end] = 0.0
@@ -141,19 +176,14 @@ def beam_decode(step_fn, state, batch_size, n_steps, n_tokens, start, beam_size=
     base = (torch.arange(B, device=device) * K).unsqueeze(1)  # (B, 1)
     for _ in range(int(n_steps)):
         log_p, state = step_fn(state, prefix)
-        adj = log_p.float().masked_fill(used, float("-inf"))
-        if penalty_fn is not None:
-            adj[:, :end] = adj[:, :end] - penalty_fn(used[:, :end])
-        adj = torch.where(finished.unsqueeze(1), only_end.expand_as(adj), adj)
+        adj = torch.where(finished.unsqueeze(1), only_end.expand_as(log_p), rule.adjust(log_p))
         total = (score.reshape(B * K, 1) + adj).reshape(B, K * V1)
         top, flat = total.topk(K, dim=1)  # (B, K), best first
         token = (flat % V1).masked_fill(top == float("-inf"), end)
         src = (base + flat // V1).flatten()  # (B * K,) the beam each new one extends
         token = token.flatten()
         prefix = torch.cat([prefix[src], token.unsqueeze(1)], 1)
-        used = used[src]
-        used[torch.arange(B * K, device=device), token] = True
-        used[:, end] = False
+        rule.advance(src, token)
         finished = finished[src] | (token == end)
         state = _reorder(state, src)
         score = top
