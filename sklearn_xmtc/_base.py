@@ -223,9 +223,9 @@ class BaseXMTCClassifier(BaseEstimator):
 
         Returns
         -------
-        indices : ndarray of int64, shape (n_samples, min(k, n_labels_))
+        indices : ndarray of int64, shape ``(n_samples, min(k, n_labels_))``
             Column indices into ``classes_``; -1 pads.
-        scores : ndarray of float32, shape (n_samples, min(k, n_labels_))
+        scores : ndarray of float32, shape ``(n_samples, min(k, n_labels_))``
             Non-increasing along each row.
         """
         k = check_k(k)

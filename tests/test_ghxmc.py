@@ -293,3 +293,17 @@ def test_bpe_mode_fits_decodes_and_round_trips():
     frozen = GHXMCClassifier(hierarchy=dag(), label_tokenization="bpe", label_texts=names,
                              beam_size=1, **{**TINY, "max_epochs": 1, "lr": 0.0}).fit(texts, labels)
     assert f1_score(truth, frozen.predict(texts[:4]).toarray(), average="micro") < 0.6
+
+
+def test_bpe_spells_columns_by_their_own_keys():
+    # fitted on a label matrix, classes_ are 0..L-1: label_texts keyed by column index
+    # (as the command line passes them) spell the columns; internal nodes by name
+    X = ["alpha beta", "gamma delta"] * 4
+    Y = np.array([[1, 0], [0, 1]] * 4)
+    h = LabelHierarchy({0: "G", 1: "G"})
+    est = GHXMCClassifier(hierarchy=h, label_tokenization="bpe",
+                          label_texts={0: "cell cycle", 1: "cell death", "G": "growth"},
+                          **TINY).fit(X, Y)
+    words = ["".join(est.subword_vocabulary_[i] for i in row if i >= 0).replace("\u2581", " ")
+             .strip() for row in est.label_spellings_]
+    assert words == ["cell cycle", "cell death", "growth"]

@@ -4,6 +4,7 @@ import doctest
 import importlib
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -314,6 +315,17 @@ def test_index_view_is_immutable_and_pickles():
     assert back.node_names.tolist() == view.node_names.tolist()
     assert (back.ancestors != view.ancestors).nnz == 0 and not back.level.flags.writeable
     assert back.nodes_at_level(2).tolist() == [0, 1]
+
+
+def test_index_view_warns_when_no_column_is_a_node():
+    h = LabelHierarchy({"x": "A", "y": "A"})
+    with pytest.warns(UserWarning, match="names none of the 2 columns"):
+        view = h.index_view([0, 1])  # classes_ of a model fitted on a label matrix
+    assert view.node_names.tolist() == [0, 1, "A", "x", "y"] and view.level.tolist()[:2] == [0, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h.index_view(["x", 5])  # one column is a node: no warning
+        h.relabel({"x": 0, "y": 1}).index_view([0, 1])
 
 
 def test_index_view_bad_input():

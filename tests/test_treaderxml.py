@@ -148,7 +148,9 @@ def _rcv1_p1(rcv1, **params):
     est = TReaderXMLClassifier(**{**SMALL, "embedding_dim": 32, "bottleneck_size": 32,
                                   "n_neighbors": 10, "max_teacher_labels": 16,
                                   "max_epochs": 6, "lr": 2e-3, "max_length": 64,
-                                  "hierarchy": rcv1.hierarchy, **params})
+                                  # fitted on the label matrix: classes_ are column indices
+                                  "hierarchy": rcv1.hierarchy.relabel(
+                                      {c: j for j, c in enumerate(rcv1.classes)}), **params})
     est.fit(rcv1.X_train, rcv1.Y_train)
     return est, precision_at_k(Y_te, est.predict_topk(X_te, 1)[0], k=1)
 

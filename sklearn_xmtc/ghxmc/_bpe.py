@@ -25,9 +25,9 @@ __all__ = ["LabelTrie", "SubwordLabelRule", "label_spellings", "subword_targets"
 def _node_strings(names, label_texts):
     """The string spelled for each node: its label text, else its name; texts
     shared by several nodes get the node's name appended."""
-    strings = []
-    for name in names:
-        text = (label_texts or {}).get(name)
+    strings, texts = [], label_texts or {}
+    for name in names:  # by the node's own key (an int column index, say), then as a str
+        text = texts.get(name, texts.get(str(name)))
         text = text.strip() if isinstance(text, str) else ""
         strings.append(" ".join(text.split()) or str(name))
     seen = {}
@@ -62,7 +62,7 @@ def label_spellings(names, label_texts=None, vocab_size=1000):
     """
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    strings = _node_strings([str(n) for n in names], label_texts)
+    strings = _node_strings(list(names), label_texts)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Metaspace()  # keeps the spaces: "a-b" != "a - b"
     tok.train_from_iterator(strings, trainers.BpeTrainer(

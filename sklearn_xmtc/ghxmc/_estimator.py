@@ -118,13 +118,13 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         Label-index view of ``hierarchy`` (columns, then internal nodes).
     n_nodes_ : int
         V, the decoder's label tokens (columns and internal nodes).
-    node_level_ : ndarray of int64, shape (n_nodes_,)
+    node_level_ : ndarray of int64, shape ``(n_nodes_,)``
         Level of each node (0 at the top).
-    node_frequencies_ : ndarray of int64, shape (n_nodes_,)
+    node_frequencies_ : ndarray of int64, shape ``(n_nodes_,)``
         Training texts whose target sequence holds each node.
     max_steps_ : int
         S.
-    label_spellings_ : ndarray of int64, shape (n_nodes_, max_subwords) or None
+    label_spellings_ : ndarray of int64, shape ``(n_nodes_, max_subwords)`` or None
         Subword mode: each node's subword ids (-1 padded); None otherwise.
     subword_vocabulary_ : list of str or None
         Subword mode: the subwords, by id; None otherwise.

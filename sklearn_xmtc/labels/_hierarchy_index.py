@@ -3,6 +3,8 @@ numbered with the columns of the training y first, then the internal nodes."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -58,6 +60,13 @@ def _object_array(items):
 def _build(hierarchy, classes, names):
     """Compute the arrays of a :class:`HierarchyIndex` (see its docstring)."""
     n_columns, column_set = len(names), set(names)
+    if n_columns and len(hierarchy.nodes) and column_set.isdisjoint(hierarchy.nodes):
+        warnings.warn(
+            f"the hierarchy names none of the {n_columns} columns of classes "
+            f"(e.g. {names[:3]!r}; its nodes are e.g. {list(hierarchy.nodes)[:3]!r}): every "
+            "column becomes a top-level label and every node an internal one. A model "
+            "fitted on a label matrix has classes_ = 0..L-1: relabel the hierarchy "
+            "(LabelHierarchy.relabel) or fit on label lists.", UserWarning, stacklevel=4)
     levels = hierarchy.levels()  # depth (1 at top) -> sorted nodes
     internal = [node for nodes in levels.values() for node in nodes if node not in column_set]
     node_names = _object_array(names + internal)

@@ -101,7 +101,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     tree_ : LabelTree or None
         The label tree (None when flat).
     tree_coef_ : list of scipy.sparse.csc_matrix
-        ``tree_coef_[d]`` (n_features (+1), tree_.n_nodes[d]): the model of each
+        ``tree_coef_[d]`` ``(n_features (+1), tree_.n_nodes[d])``: the model of each
         level-``d`` node against its siblings.
 
     References

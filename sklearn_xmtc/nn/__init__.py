@@ -4,7 +4,8 @@ from ._beam import average_candidate_scores, beam_search, init_from_parent_level
 from ._aplc import APLCOutput, aplc_cluster_sizes, aplc_n_parameters
 from ._attention import MultiLabelAttention
 from ._candidates import merge_candidates, topk_candidates
-from ._decoding import SetDecoderMixin, beam_decode, best_step_scores, hierarchy_penalty
+from ._decoding import (NoRepeatRule, SetDecoderMixin, beam_decode, best_step_scores,
+                        hierarchy_penalty)
 from ._embedding import TokenEmbedding
 from ._output import (TRAINING_ONLY_INPUTS, LogitsBCELoss, OwnLoss, masked_max_pool,
                       masked_mean_pool, output_scores, pool_states)
@@ -18,5 +19,5 @@ __all__ = sorted(["APLCOutput", "aplc_cluster_sizes", "aplc_n_parameters",
                   "sequence_nll_loss", "merge_candidates", "topk_candidates", "LogitsBCELoss",
                   "OwnLoss", "masked_max_pool", "masked_mean_pool", "output_scores",
                   "pool_states", "TRAINING_ONLY_INPUTS", "beam_search", "average_candidate_scores",
-                  "init_from_parent_level", "SetDecoderMixin", "best_step_scores", "beam_decode",
+                  "init_from_parent_level", "NoRepeatRule", "SetDecoderMixin", "best_step_scores", "beam_decode",
                   "hierarchy_penalty"])

@@ -103,12 +103,12 @@ class TReaderXMLClassifier(LabelTextEmbeddingMixin, TrainedVocabularyMixin,
         Teacher token kinds: labels plus internal nodes.
     neighbor_vectorizer_ : TfidfVectorizer or None
         With TF-IDF neighbour features.
-    neighbor_embeddings_ : ndarray of float32, shape (vocab_size_, d) or None
+    neighbor_embeddings_ : ndarray of float32, shape ``(vocab_size_, d)`` or None
         The initial token embeddings whose means are the neighbour vectors
         (``neighbor_features="embedding"``; fixed, while the network's train).
     neighbor_vectors_ : sparse matrix or ndarray of float32, shape (n_train, d)
         The training texts' neighbour vectors (L2-normalised).
-    teacher_carried_ : scipy.sparse.csr_matrix, shape (n_train, n_nodes_)
+    teacher_carried_ : scipy.sparse.csr_matrix, shape ``(n_train, n_nodes_)``
         The nodes each training text carries (its labels and their parents).
 
     References
