@@ -25,6 +25,7 @@ or when the process was started by a distributed launcher (``accelerate launch``
 
 from __future__ import annotations
 
+import functools
 import os
 
 __all__ = ["accelerated_net_class", "finish_accelerated", "is_main_process",
@@ -82,7 +83,9 @@ def make_accelerator(precision, device="auto"):
                            find_unused_parameters=True)])
 
 
-def _accelerated_class():
+@functools.lru_cache(maxsize=None)
+def accelerated_net_class():
+    """The skorch net class of an accelerated fit (made once; imports skorch.hf lazily)."""
     from skorch.hf import AccelerateMixin
 
     from ._net import XMTCNet
@@ -109,23 +112,12 @@ def _accelerated_class():
     return AcceleratedXMTCNet
 
 
-def accelerated_net_class():
-    """The skorch net class of an accelerated fit (imports skorch.hf lazily)."""
-    global _CLASS
-    if _CLASS is None:
-        _CLASS = _accelerated_class()
-    return _CLASS
-
-
-_CLASS = None
-
-
 def finish_accelerated(net):
     """After training: wait for every process, and make ``net`` a plain ``XMTCNet``
     (modules already unwrapped by skorch) without its accelerator."""
     from ._net import XMTCNet
 
-    if _CLASS is None or not isinstance(net, _CLASS):
+    if not hasattr(net, "_unwrap_accelerator"):  # not AccelerateMixin's: nothing to undo
         return net
     accelerator = net.accelerator
     accelerator.wait_for_everyone()
@@ -133,10 +125,9 @@ def finish_accelerated(net):
     for _, cb in getattr(net, "callbacks_", []):  # the epoch table printed through it
         if getattr(getattr(cb, "sink", None), "__self__", None) is accelerator:
             cb.sink = print
-    for attr in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator"):
+    # the accelerator and the table's sink bound to it (a net parameter) go with it
+    for attr in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator",
+                 "callbacks__print_log__sink"):
         net.__dict__.pop(attr, None)
     net.__class__ = XMTCNet
-    if getattr(net, "callbacks__print_log__sink", None) is not None and \
-            "callbacks__print_log__sink" in net.__dict__:
-        del net.callbacks__print_log__sink
     return net
