@@ -254,11 +254,8 @@ class FitCheckpoint:
         if not is_main_process():
             return
         enc = Encoder()
-        optimizer = getattr(net, "optimizer_", None)
         tree = {"epoch": len(net.history), "done": bool(done),
-                "state_dict": {k: enc.tensor(v) for k, v in net.module_.state_dict().items()},
-                "history": enc.encode(list(net.history)),
-                "optimizer": None if optimizer is None else enc.encode(optimizer.state_dict()),
+                **enc.network(net, "checkpoint"),  # weights, history, optimiser
                 "callbacks": enc.encode(_callback_states(net, own)),
                 "reference_loss": enc.encode(getattr(net, "_reference_loss", None)),
                 "rng": enc.encode(_rng_state(net.device))}
@@ -270,10 +267,9 @@ class FitCheckpoint:
             return None
         tree, tensors, _ = read_tensor_file(path)
         dec = Decoder(tensors)
-        out = {k: dec.decode(tree[k]) for k in ("epoch", "done", "history", "optimizer",
-                                                  "callbacks", "reference_loss", "rng")}
-        out["state_dict"] = {k: dec.tensor(v) for k, v in tree["state_dict"].items()}
-        return out
+        return {**dec.network(tree),
+                **{k: dec.decode(tree[k]) for k in ("epoch", "done", "callbacks",
+                                                      "reference_loss", "rng")}}
 
     def detach(self, net):
         """Remove this checkpoint's callback from a trained net (the fitted estimator
