@@ -197,3 +197,22 @@ def test_fitted_estimator_keeps_no_reference_to_the_checkpoint(tmp_path):
     assert all(name != "checkpoint_" for name, _ in est.net_.callbacks_)
     assert _same(est, pickle.loads(pickle.dumps(est)))
     assert _same(est, _est().fit(X, Y))  # checkpointing changes nothing of the fit
+
+
+def test_equal_callbacks_made_apart_give_the_same_fit_id():
+    # a re-run script builds new callback objects: their default repr holds a memory
+    # address, which must not change the fit's folder (resume would refuse it)
+    from skorch.callbacks import Callback, EarlyStopping
+
+    from sklearn_xmtc import XMLCNNClassifier
+
+    class Marker(Callback):
+        def __init__(self, every=1):
+            self.every = every
+
+    def sha(*callbacks):
+        return _checkpoint._params_tree(XMLCNNClassifier(callbacks=list(callbacks)))[1]
+
+    assert sha(Marker(), EarlyStopping(patience=2)) == sha(Marker(), EarlyStopping(patience=2))
+    assert sha(Marker(every=2)) != sha(Marker(every=1))
+    assert sha(EarlyStopping(patience=3)) != sha(EarlyStopping(patience=2))

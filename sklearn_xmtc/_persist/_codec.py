@@ -35,6 +35,7 @@ import math
 import os
 import pathlib
 import tempfile
+import types
 from collections import OrderedDict
 
 import numpy as np
@@ -256,12 +257,33 @@ class Encoder:
 
     def _refuse(self, obj, path, what):
         if self.lenient:
-            return {"type": "repr", "value": repr(obj)}
+            return {"type": "repr", "value": stable_repr(obj)}
         raise UnsafeValueError(
             f"{path} is {what}, which the safe format cannot write: it stores only data "
             "(numbers, strings, arrays, tensors) and sklearn_xmtc / scikit-learn objects. "
             "Remove it before saving (e.g. set_params(callbacks=None) for callbacks), or "
             "use joblib.dump for a file only you will load.")
+
+
+def stable_repr(obj, depth=0):
+    """``repr(obj)``, unless it holds a memory address (the default ``object`` repr):
+    then the class and the object's parameters (``get_params()``, else its public
+    attributes without a trailing underscore), so equal objects made apart read the
+    same (a checkpoint's fingerprint of a user's callback)."""
+    text = repr(obj)
+    if " at 0x" not in text or depth > 3:
+        return text
+    if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', text)}"
+    cls = type(obj)
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    if callable(getattr(obj, "get_params", None)):
+        attrs = obj.get_params()
+    else:
+        attrs = {k: v for k, v in getattr(obj, "__dict__", {}).items()
+                 if not k.startswith("_") and not k.endswith("_")}
+    inner = ", ".join(f"{k}={stable_repr(v, depth + 1)}" for k, v in sorted(attrs.items()))
+    return f"{name}({inner})"
 
 
 def _is_neural_estimator(obj):
