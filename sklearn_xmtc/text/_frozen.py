@@ -112,9 +112,12 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
         flat, offsets = self.tokenizer_.encode(texts, self.max_length)
         dataset = TokenDataset(flat, offsets, self.tokenizer_.pad_id)
         out = np.empty((len(texts), self.n_features_out_), dtype=np.float32)
+        # batches of texts of similar length: little padding to run through the encoder
+        # (a text's embedding does not depend on its batch: the padding is masked)
+        order = np.argsort(np.diff(np.asarray(offsets)), kind="stable")
         with torch.no_grad():
             for start in range(0, len(texts), self.batch_size):
-                rows = list(range(start, min(start + self.batch_size, len(texts))))
+                rows = order[start:start + self.batch_size].tolist()
                 X_b, _ = dataset.__getitems__(rows)
                 ids = X_b["input_ids"].to(self.device_)
                 mask = X_b["attention_mask"].long().to(self.device_)
@@ -122,7 +125,7 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
                 z = pool_states(states, mask, self.pooling).float()  # (B, d)
                 if self.normalize:
                     z = torch.nn.functional.normalize(z, dim=1)
-                out[start:start + len(rows)] = z.cpu().numpy()
+                out[rows] = z.cpu().numpy()
         return out
 
     def get_feature_names_out(self, input_features=None):
