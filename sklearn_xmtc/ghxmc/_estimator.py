@@ -342,14 +342,12 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         sequences : list of list
             Node names (``classes_`` entries for columns).
         """
-        texts = self._check_predict_input(X)
         names = (self.classes_ if self.hierarchy_index_ is None
                  else self.hierarchy_index_.node_names)
         out = []
-        for batch in iter_eval_batches(self.net_, self._make_dataset(texts)):
-            best = forward_eval(self.net_, self._decoding_inputs(batch))["beams"][:, 0]
-            for row in best.cpu().numpy():  # EOS (and, for subwords, steps inside a label)
-                out.append([names[i] for i in row[row < self.n_nodes_]])
+        for decoded in self._decoded_batches(X):
+            for row in decoded["beams"][:, 0].cpu().numpy():  # EOS (and, for subwords,
+                out.append([names[i] for i in row[row < self.n_nodes_]])  # inside a label)
         return out
 
     def count_invalid_labels(self, X):
@@ -369,7 +367,11 @@ class GHXMCClassifier(GenerativeSetMixin, TrainedVocabularyMixin, BaseNeuralXMTC
         -------
         counts : ndarray of int64, shape (n_samples,)
         """
-        texts = self._check_predict_input(X)
-        counts = [forward_eval(self.net_, self._decoding_inputs(batch))["n_invalid"].cpu()
-                  for batch in iter_eval_batches(self.net_, self._make_dataset(texts))]
+        counts = [decoded["n_invalid"].cpu() for decoded in self._decoded_batches(X)]
         return torch.cat(counts).numpy().astype(np.int64) if counts else np.zeros(0, np.int64)
+
+    def _decoded_batches(self, X):
+        """The decoded network output of each evaluation batch of the texts ``X``."""
+        texts = self._check_predict_input(X)
+        for batch in iter_eval_batches(self.net_, self._make_dataset(texts)):
+            yield forward_eval(self.net_, self._decoding_inputs(batch))
