@@ -133,8 +133,10 @@ METHODS = [
                   dict(d_model=16, n_heads=2, encoder_layers=1, decoder_layers=1,
                        dim_feedforward=32, beam_size=2, label_tokenization="bpe",
                        bpe_vocab_size=64, **_TINY))),
-    # LibMultiLabel's linear defaults (-s 2, C=1, bias), not tuned
+    # LibMultiLabel's linear defaults (-s 2, C=1, bias), not tuned; labels trained on all
+    # cores (n_jobs changes the fit time, never the weights)
     Method("linear", "sklearn_xmtc.linear:LinearXMTCClassifier",
+           demo={"n_jobs": -1},
            tests=({}, {"solver": "logistic", "prune_threshold": 0.01, "bias": False}),
            extra="linear"),
     # the class default encoder (xlnet-base-cased) needs the Hub; the demo uses the MiniLM of
@@ -148,9 +150,10 @@ METHODS = [
            extra="pretrained"),
     # the frozen MiniLM of the `pretrained` extra beside TF-IDF; embedding_weight and the
     # ranker's n-grams chosen on validation folds of the five training splits
-    # (benchmarks/select_hybrid.py, results/select_hybrid.md)
+    # (benchmarks/select_hybrid.py, results/select_hybrid.md); the ranker's labels trained on
+    # all cores (the fit time only)
     Method("hybrid", "sklearn_xmtc.hybrid:HybridXMTCClassifier",
-           demo={"encoder": "minilm", "embedding_weight": 0.5},
+           demo={"encoder": "minilm", "embedding_weight": 0.5, "n_jobs": -1},
            tests=({"encoder": TINY_XMLCNN},
                   {"encoder": TINY_XMLCNN, "cv": 2, "fusion_weight": "auto",
                    "embedding_weight": 0.5}),

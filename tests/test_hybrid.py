@@ -62,6 +62,16 @@ def test_rows_stack_unit_tfidf_beside_the_weighted_unit_embedding(tiny):
     assert only_emb.vectorizer_ is None and only_emb.ranker_.n_features_in_ == 2
 
 
+def test_n_jobs_reaches_the_ranker_and_changes_nothing_else(tiny):
+    X, Y = tiny
+    one = HybridXMTCClassifier(FoldRecorder(), embedding_weight=0.5).fit(X, Y)
+    two = HybridXMTCClassifier(FoldRecorder(), embedding_weight=0.5, n_jobs=2).fit(X, Y)
+    assert one.ranker_.n_jobs is None and two.ranker_.n_jobs == 2
+    assert (one.ranker_.coef_ != two.ranker_.coef_).nnz == 0
+    kept = HybridXMTCClassifier(FoldRecorder(), ranker=LinearXMTCClassifier(n_jobs=3)).fit(X, Y)
+    assert kept.ranker_.n_jobs == 3  # None keeps the ranker's own
+
+
 def test_cv_gives_out_of_fold_embeddings(tiny):
     X, Y = tiny
     FoldRecorder.fits = []

@@ -136,3 +136,32 @@ def test_fit_leaves_torchs_thread_count_alone(tiny):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("kind", ["flat", "tree"])
+def test_labels_trained_in_threads_give_the_same_weights(tiny, kind):
+    """n_jobs trains labels (tree nodes) at the same time; each thread has its own label
+    vector over the shared rows, so the weights are those of one label at a time, bit for
+    bit (a shared vector would mix the labels' targets)."""
+    X, Y = make_tiny_xmtc(n_samples=300, n_labels=24, random_state=1)
+    params = {} if kind == "flat" else dict(flat_max_labels=0, cluster_size=4,
+                                            tree_branching=2, n_candidates=8)
+    one = LinearXMTCClassifier(**params).fit(X, Y)
+    four = LinearXMTCClassifier(n_jobs=4, **params).fit(X, Y)
+    coefs = ([one.coef_], [four.coef_]) if kind == "flat" else (one.tree_coef_, four.tree_coef_)
+    for a, b in zip(*coefs):
+        assert a.shape == b.shape and (a != b).nnz == 0
+    assert len(set(map(id, coefs[0]))) == len(coefs[0])
+    # the labels differ, so equal weights are not one label copied over
+    assert np.unique(one.predict_topk(X, k=1)[0]).size > 5
+    # a dual solver in threads: the same models up to the solver's own fit-to-fit spread
+    # (its coordinate order is not seeded by the binding)
+    a = LinearXMTCClassifier(solver="l2svm_dual", n_jobs=4).fit(X, Y)
+    b = LinearXMTCClassifier(solver="l2svm_dual").fit(X, Y)
+    assert abs(a.coef_ - b.coef_).max() < 1e-3
+
+
+def test_n_jobs_zero_is_refused(tiny):
+    X, Y = tiny
+    with pytest.raises(ValueError, match="n_jobs=0"):
+        LinearXMTCClassifier(n_jobs=0).fit(X, Y)

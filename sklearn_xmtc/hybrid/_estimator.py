@@ -87,6 +87,9 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         ``cv`` then does not apply.
     batch_size : int, default=1024
         Texts per prediction batch.
+    n_jobs : int or None, default=None
+        Labels the ranker trains at the same time (its ``n_jobs``; -1: all
+        cores). None keeps the ranker's own setting. Changes the fit time only.
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
 {label_limits}
@@ -165,13 +168,14 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "refit_encoder": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __init__(self, encoder=MINILM, *, embedding_weight=1.0, use_tfidf=True, ranker=None,
                  cv=None, fusion_weight=0.0, fusion_grid=(0.0, 0.1, 0.2, 0.3, 0.5),
                  fusion_candidates=20, validation_fraction=0.2, refit_encoder=True,
-                 batch_size=1024, threshold=0.5,
+                 batch_size=1024, n_jobs=None, threshold=0.5,
                  min_labels=0, max_labels=None, random_state=0, propensity_a=0.55,
                  propensity_b=1.5):
         self.encoder = encoder
@@ -185,6 +189,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         self.validation_fraction = validation_fraction
         self.refit_encoder = refit_encoder
         self.batch_size = batch_size
+        self.n_jobs = n_jobs
         self.threshold = threshold
         self.min_labels = min_labels
         self.max_labels = max_labels
@@ -262,6 +267,8 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         else:
             Z = self._embed(encoder, texts)
         ranker = clone(self._ranker_template()).set_params(vectorizer=None)
+        if self.n_jobs is not None:
+            ranker.set_params(n_jobs=self.n_jobs)
         vectorizer = self._ranker_template().make_vectorizer().fit(texts) \
             if self.use_tfidf else None
         ranker.fit(self._rows(vectorizer, Z, texts), Y)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 import scipy.sparse as sp
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -17,6 +22,16 @@ from ..nn import beam_search
 from ..utils._docstrings import fill_doc
 
 __all__ = ["LinearXMTCClassifier"]
+
+
+def _own_labels(ll, prob):
+    """A LIBLINEAR problem with the rows of ``prob`` (shared, read only: LIBLINEAR never
+    writes them) and a label vector of its own, so that threads can train at once."""
+    view = ll.problem.__new__(ll.problem)
+    view.l, view.n, view.bias, view.x = prob.l, prob.n, prob.bias, prob.x
+    view.y = (ctypes.c_double * prob.l)()
+    view.shared_rows = prob  # keeps the rows' memory alive
+    return view
 
 # LIBLINEAR solvers for binary problems (-s): 2 = L2-regularised L2-loss SVM (primal),
 # 1 = the same in the dual, 0 = logistic regression (primal), 3 = L1-loss SVM (dual)
@@ -84,7 +99,17 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     batch_size : int, default=2048
         Texts per prediction batch (bounds memory at O(batch_size x L)).
     n_threads : int, default=1
-        LIBLINEAR threads (``-m``; solvers "l2svm", "l2svm_dual", "logistic").
+        LIBLINEAR threads inside one binary problem (``-m``; solvers "l2svm",
+        "l2svm_dual", "logistic"). Worth it only for a few large problems; for
+        many labels ``n_jobs`` is the faster way to use the cores.
+    n_jobs : int or None, default=None
+        Labels (tree nodes) trained at the same time, each in a thread of its
+        own (LIBLINEAR releases the GIL; the threads share the feature rows and
+        each has its own label vector). ``None`` means 1, ``-1`` all cores
+        (joblib's convention). The primal solvers ("l2svm", "logistic") give the
+        same weights whatever ``n_jobs`` is; the dual ones draw from the C
+        library's one random generator, so they always train one label at a
+        time (``n_jobs`` is ignored for them).
     random_state : int, RandomState or None, default=0
         Seeds the label tree's clustering.
     propensity_a, propensity_b : float, default=0.55, 1.5
@@ -155,6 +180,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         "sublinear_tf": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_threads": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
 
@@ -163,7 +189,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
                  tree_branching=16, n_candidates=20, ngram_range=(1, 1), min_df=1, max_df=1.0,
                  max_features=None, sublinear_tf=True, threshold=0.5,
                  min_labels=0, max_labels=None, batch_size=2048,
-                 n_threads=1, random_state=0, propensity_a=0.55, propensity_b=1.5):
+                 n_threads=1, n_jobs=None, random_state=0, propensity_a=0.55,
+                 propensity_b=1.5):
         self.vectorizer = vectorizer
         self.solver = solver
         self.C = C
@@ -185,6 +212,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.max_labels = max_labels
         self.batch_size = batch_size
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
@@ -257,16 +285,27 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
             torch.set_num_threads(threads)
 
     def _fit_liblinear(self, ll, X, Y):
+        if self.n_jobs == 0:
+            raise ValueError(f"{type(self).__name__}: n_jobs=0 trains nothing; use None or 1 "
+                             "(one label at a time), k > 1 (k threads) or -1 (all cores).")
         self.vectorizer_ = None if self.vectorizer in _MATRIX else self.make_vectorizer().fit(X)
         F = self._features(X)
         threads = f" -m {self.n_threads}" if self.n_threads > 1 and self.solver != "l1svm_dual" \
             else ""
         options = f"-s {_SOLVERS[self.solver]} -c {self.C} -e {self.tol} -q{threads}"
+        jobs = effective_n_jobs(self.n_jobs)
+        with ThreadPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool:
+            return self._fit_levels(
+                F, Y, lambda F, T: self._train_columns(ll, options, F, T, pool))
+
+    def _fit_levels(self, F, Y, train):
+        """The flat model, or the tree and its levels; ``train(F, T)`` fits the columns
+        of ``T`` over the rows of ``F``."""
         self.coef_, self.tree_, self.tree_coef_ = None, None, []
         # a label (a tree node) without a positive training text scores 0, below all others
         self._never_positive = [self.label_frequencies_ == 0]
         if Y.shape[1] <= self.flat_max_labels:
-            self.coef_ = self._train_columns(ll, options, F, Y)
+            self.coef_ = train(F, Y)
             return self
         features = reduce_label_features(pifa_features(F, Y), random_state=self.random_state)
         self.tree_ = tree = build_label_tree(
@@ -274,7 +313,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
             branching=self.tree_branching, random_state=self.random_state)
         if tree.height == 1:  # too few labels for a tree: flat after all
             self.tree_ = None
-            self.coef_ = self._train_columns(ll, options, F, Y)
+            self.coef_ = train(F, Y)
             return self
         seen = self.label_frequencies_ > 0
         self._never_positive = [np.bincount(nodes[seen], minlength=n) == 0
@@ -282,7 +321,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         for d in range(tree.height):
             T = tree.level_targets(Y, d).tocsc() if d < tree.height - 1 else Y.tocsc()
             if d == 0:
-                self.tree_coef_.append(self._train_columns(ll, options, F, T))
+                self.tree_coef_.append(train(F, T))
                 above = T
                 continue
             # node vs its siblings, on the texts that reach its parent: one problem per
@@ -295,24 +334,32 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
                 if len(rows) == 0:
                     W = sp.csc_matrix((F.shape[1], len(nodes)))
                 else:
-                    W = self._train_columns(ll, options, F[rows], T[rows][:, nodes])
+                    W = train(F[rows], T[rows][:, nodes])
                 for i, node in enumerate(nodes):
                     cols[node] = W[:, i]
             self.tree_coef_.append(sp.hstack(cols, format="csc").astype(np.float32))
             above = T
         return self
 
-    def _train_columns(self, ll, options, F, Y):
+    def _train_columns(self, ll, options, F, Y, pool=None):
         """(n_features, Y.shape[1]) CSC float32 weights: one binary problem per column of the
-        0/1 matrix ``Y`` over the rows of ``F`` (what one-vs-rest is: a loop over labels)."""
-        prob = ll.problem(np.zeros(F.shape[0]), F)
-        y = np.ctypeslib.as_array(prob.y, (F.shape[0],))
+        0/1 matrix ``Y`` over the rows of ``F`` (what one-vs-rest is: a loop over labels),
+        on the threads of ``pool`` when given (each thread its own label vector)."""
+        shared = ll.problem(np.zeros(F.shape[0]), F)
         Yc = sp.csc_matrix(Y)
-        columns = []
-        for j in range(Yc.shape[1]):
+        local = threading.local()
+
+        def train(j):
+            prob = getattr(local, "prob", None)
+            if prob is None:
+                prob = local.prob = shared if pool is None else _own_labels(ll, shared)
+            y = np.ctypeslib.as_array(prob.y, (F.shape[0],))
             y[:] = -1.0
             y[Yc.indices[Yc.indptr[j]:Yc.indptr[j + 1]]] = 1.0
-            columns.append(self._train_one(ll, prob, options, F.shape[1], y))
+            return self._train_one(ll, prob, options, F.shape[1], y)
+
+        labels = range(Yc.shape[1])
+        columns = list(map(train, labels) if pool is None else pool.map(train, labels))
         return sp.hstack(columns, format="csc").astype(np.float32)
 
     def _train_one(self, ll, prob, options, n_features, y):
