@@ -118,6 +118,8 @@ def fit_predict_estimator(spec, data):
     extra = {"params": shown, "threshold": threshold,
              "device": str(getattr(est, "device_", shown.get("device", "cpu"))),
              "predictions_sha256": predictions_digest(idx, scores, sets)}
+    if getattr(est, "best_params_", None):  # what a param_grid chose on its validation split
+        extra["best_params"] = est.best_params_
     if spec.get("tune"):
         def fit_topk(X, Y, X_eval, k):
             return configured_estimator(spec, data).fit(X, Y).predict_topk(X_eval, k=k)

@@ -47,7 +47,7 @@ def tiny():
 def test_rows_stack_unit_tfidf_beside_the_weighted_unit_embedding(tiny):
     X, Y = tiny
     est = HybridXMTCClassifier(FoldRecorder(), embedding_weight=0.5).fit(X, Y)
-    F = est._rows(est.vectorizer_, est.encoder_.transform(X[:5]), X[:5])
+    F = est._rows(est.vectorizer_, est.encoder_.transform(X[:5]), X[:5], 0.5)
     n_tfidf = len(est.vectorizer_.vocabulary_)
     assert F.shape == (5, n_tfidf + 2) and sp.issparse(F)
     assert np.allclose(sp.linalg.norm(F[:, :n_tfidf], axis=1), 1.0)
@@ -156,3 +156,75 @@ def test_hybrid_beats_its_encoder_on_a_cooking_slice(shared_data):
     # measured: hybrid 0.682, XML-CNN alone 0.105, the hybrid without TF-IDF 0.127
     assert p_hyb > p_enc + 0.3, (p_hyb, p_enc)
     assert p_hyb > p_no + 0.3, (p_hyb, p_no)
+
+
+class Counter(TransformerMixin, BaseEstimator):
+    """A fitted encoder that counts the texts it embeds; its embedding of a text is the
+    label it was given by ``truth`` (one-hot), so the embedding block alone is perfect."""
+
+    def __init__(self, truth=None):
+        self.truth = truth
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        self.n_embedded_ = getattr(self, "n_embedded_", 0) + len(X)
+        return np.stack([self.truth[t] for t in X]).astype(np.float32)
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+
+def test_param_grid_chooses_on_a_validation_split_and_refits(tiny):
+    X, Y = tiny
+    rng = np.random.RandomState(0)
+    # texts of random words: TF-IDF knows nothing; the embedding is the first label
+    noise = [" ".join(rng.choice(["ab", "cd", "ef", "gh", "ij"], 6)) + f" t{i}"
+             for i in range(len(X))]
+    first = Y.toarray().argmax(1)
+    enc = Counter({t: np.eye(Y.shape[1])[first[i]] for i, t in enumerate(noise)})
+    grid = {"embedding_weight": [0.0, 1.0], "ranker__analyzer": ["word", "word+char_wb"]}
+    est = HybridXMTCClassifier(enc, refit_encoder=False, param_grid=grid,
+                               embedding_weight=0.0).fit(noise, Y)
+    assert [r["params"] for r in est.validation_results_] == [
+        {"embedding_weight": 0.0, "ranker__analyzer": "word"},
+        {"embedding_weight": 0.0, "ranker__analyzer": "word+char_wb"},
+        {"embedding_weight": 1.0, "ranker__analyzer": "word"},
+        {"embedding_weight": 1.0, "ranker__analyzer": "word+char_wb"}]
+    scores = [r["ndcg@5"] for r in est.validation_results_]
+    assert max(scores[2:]) > max(scores[:2]) + 0.1  # the embedding is what knows the labels
+    assert est.best_params_ == est.validation_results_[int(np.argmax(scores))]["params"]
+    assert est.embedding_weight_ == 1.0 and est.embedding_weight == 0.0  # params untouched
+    assert est.ranker_.analyzer == est.best_params_["ranker__analyzer"]
+    assert est.ranker_.n_samples_fit_ == len(X)  # refitted on every text
+    assert enc.n_embedded_ == len(X)  # a fixed encoder embeds each text once for it all
+    assert precision_at_k(Y, est.predict_topk(noise, k=1)[0], k=1) > 0.9
+    plain = HybridXMTCClassifier(FoldRecorder()).fit(X, Y)
+    assert plain.best_params_ == {} and plain.validation_results_ is None
+
+
+def test_param_grid_with_a_trained_encoder_fits_it_on_the_fit_part(tiny):
+    X, Y = tiny
+    FoldRecorder.fits = []
+    est = HybridXMTCClassifier(FoldRecorder(), param_grid={"ranker__C": [0.5, 2.0]},
+                               validation_fraction=0.25).fit(X, Y)
+    assert FoldRecorder.fits == [90, 120]  # once for the whole grid, then on everything
+    assert est.ranker_.C == est.best_params_["ranker__C"] and len(est.validation_results_) == 2
+
+
+@pytest.mark.parametrize("grid, match", [
+    ({"encoder__max_epochs": [1, 2]}, "is not 'embedding_weight'"),
+    ({"ranker__no_such": [1]}, "is not 'embedding_weight'"),
+    ({"embedding_weight": []}, "non-empty list"),
+    ({"embedding_weight": 0.5}, "non-empty list"),
+    ({"embedding_weight": [0.0], "use_tfidf": [False]}, "no feature at all"),
+    ({"embedding_weight": [0.5, -1.0]}, "must be a float >= 0"),
+    ({"ranker__analyzer": ["word", "chars"]}, "analyzer"),
+])
+def test_bad_param_grids_are_refused_before_any_fit(tiny, grid, match):
+    X, Y = tiny
+    FoldRecorder.fits = []
+    with pytest.raises(ValueError, match=match):
+        HybridXMTCClassifier(FoldRecorder(), param_grid=grid).fit(X, Y)
+    assert FoldRecorder.fits == []

@@ -165,3 +165,27 @@ def test_n_jobs_zero_is_refused(tiny):
     X, Y = tiny
     with pytest.raises(ValueError, match="n_jobs=0"):
         LinearXMTCClassifier(n_jobs=0).fit(X, Y)
+
+
+def test_character_ngrams_match_inflections_that_words_miss():
+    """Trained on "colour" / "engine" texts, a test text with only inflected forms
+    ("colours", "engines") shares no word with training: the word analyzer cannot rank it,
+    the character n-grams (within word boundaries) can."""
+    X = ["a colour study", "colour and light", "the engine room", "an engine test"] * 3
+    Y = sp.csr_matrix(np.array([[1, 0], [1, 0], [0, 1], [0, 1]] * 3))
+    new = ["colours everywhere", "engines everywhere"]
+    word = LinearXMTCClassifier(analyzer="word").fit(X, Y)
+    assert word.vectorizer_.transform(new).nnz == 0  # nothing known: equal scores
+    for analyzer in ("char_wb", "word+char_wb"):
+        est = LinearXMTCClassifier(analyzer=analyzer).fit(X, Y)
+        assert est.predict_topk(new, k=1)[0].ravel().tolist() == [0, 1], analyzer
+    both = LinearXMTCClassifier(analyzer="word+char_wb").fit(X, Y)
+    F = both._features(X)[:, :-1]  # the bias column dropped
+    n_word = len(both.vectorizer_.transformer_list[0][1].vocabulary_)
+    # each block L2-normalised and weighted by sqrt(1/2): rows keep unit norm
+    for block in (F[:, :n_word], F[:, n_word:]):
+        assert np.allclose(sp.linalg.norm(block, axis=1), np.sqrt(0.5))
+    char = both.vectorizer_.transformer_list[1][1]
+    assert char.analyzer == "char_wb" and char.ngram_range == (2, 5) and char.min_df == 2
+    with pytest.raises(ValueError, match="analyzer"):
+        LinearXMTCClassifier(analyzer="chars").fit(X, Y)

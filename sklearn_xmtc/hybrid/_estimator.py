@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -71,17 +71,30 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         trained on those would over-trust them). None: ``encoder_`` embeds
         its own training texts (right for a frozen encoder, which learns
         nothing).
+    param_grid : dict or None, default=None
+        Settings of the ranker's side chosen on a validation split, as
+        :class:`~sklearn.model_selection.GridSearchCV`'s ``param_grid`` (every
+        combination of ``{name: list of values}``) but with the encoder fitted
+        once for the whole grid: keys ``"embedding_weight"``, ``"use_tfidf"``
+        and ``"ranker__<parameter>"`` (e.g. ``"ranker__analyzer"``, ``"ranker__C"``).
+        ``validation_fraction`` of the training texts are held out, each
+        combination's ranker is fitted on the rest and scored by nDCG@5 on them
+        (ties: the first combination in grid order), and the best one is fitted
+        on all texts. A frozen encoder (or ``refit_encoder=False``) embeds each
+        text once for all of it. ``{"embedding_weight": [0.0, 0.5]}`` lets a
+        dataset drop an embedding that does not help it.
     fusion_weight : float in [0, 1] or "auto", default=0.0
         Final score ``(1 - w) x ranker + w x encoder`` over the union of the
         ranker's labels and the encoder's top ``fusion_candidates`` (the
         encoder's own ``predict_topk``: a classifier of the library). "auto"
         chooses ``w`` from ``fusion_grid`` by nDCG@5 on a validation split
         (``validation_fraction`` of the training texts; encoder and ranker
-        are fitted on the rest for it, then refitted on everything).
+        are fitted on the rest for it, then refitted on everything), after
+        ``param_grid``'s choice.
     fusion_grid : tuple of float, default=(0.0, 0.1, 0.2, 0.3, 0.5)
     fusion_candidates : int, default=20
     validation_fraction : float, default=0.2
-        Of ``fusion_weight="auto"``.
+        Of ``param_grid`` and ``fusion_weight="auto"``.
     refit_encoder : bool, default=True
         False: ``encoder`` is already fitted and used as it is (not cloned);
         ``cv`` then does not apply.
@@ -106,6 +119,13 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         The TF-IDF block (None when ``use_tfidf=False``).
     ranker_ : LinearXMTCClassifier
         The fitted ranker (``vectorizer=None``).
+    embedding_weight_ : float
+        The embedding block's weight in use (``param_grid``'s choice, if it has one).
+    best_params_ : dict
+        The ``param_grid`` combination in use (``{}`` without a grid).
+    validation_results_ : list of dict or None
+        ``{"params": combination, "ndcg@5": validation nDCG@5}`` for each
+        combination of ``param_grid`` in grid order (None without a grid).
     fusion_weight_ : float
         The fusion weight in use (the chosen one with "auto").
     fusion_scores_ : dict or None
@@ -162,6 +182,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         "use_tfidf": ["boolean"],
         "ranker": [HasMethods(["fit", "make_vectorizer"]), None],
         "cv": [Interval(Integral, 2, None, closed="left"), None],
+        "param_grid": [dict, None],
         "fusion_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "fusion_grid": [tuple, list],
         "fusion_candidates": [Interval(Integral, 1, None, closed="left")],
@@ -173,7 +194,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
     }
 
     def __init__(self, encoder=MINILM, *, embedding_weight=1.0, use_tfidf=True, ranker=None,
-                 cv=None, fusion_weight=0.0, fusion_grid=(0.0, 0.1, 0.2, 0.3, 0.5),
+                 cv=None, param_grid=None, fusion_weight=0.0, fusion_grid=(0.0, 0.1, 0.2, 0.3, 0.5),
                  fusion_candidates=20, validation_fraction=0.2, refit_encoder=True,
                  batch_size=1024, n_jobs=None, threshold=0.5,
                  min_labels=0, max_labels=None, random_state=0, propensity_a=0.55,
@@ -183,6 +204,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         self.use_tfidf = use_tfidf
         self.ranker = ranker
         self.cv = cv
+        self.param_grid = param_grid
         self.fusion_weight = fusion_weight
         self.fusion_grid = fusion_grid
         self.fusion_candidates = fusion_candidates
@@ -232,12 +254,52 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
 
         return LinearXMTCClassifier() if self.ranker is None else self.ranker
 
-    def _rows(self, vectorizer, Z, texts):
+    def _settings(self, point=None):
+        """The ranker side of one fit: ``point`` (a ``param_grid`` combination) over the
+        estimator's own ``embedding_weight``, ``use_tfidf`` and ``ranker``."""
+        point = dict(point or {})
+        where = f" (param_grid combination {point})" if point else ""
+        weight = point.pop("embedding_weight", self.embedding_weight)
+        use_tfidf = point.pop("use_tfidf", self.use_tfidf)
+        if not isinstance(weight, Real) or isinstance(weight, bool) or weight < 0:
+            raise ValueError(f"embedding_weight must be a float >= 0, got {weight!r}{where}.")
+        if not isinstance(use_tfidf, (bool, np.bool_)):
+            raise TypeError(f"use_tfidf must be a bool, got {use_tfidf!r}{where}.")
+        if not use_tfidf and weight == 0:
+            raise ValueError("use_tfidf=False with embedding_weight=0 leaves the ranker no "
+                             f"feature at all{where}.")
+        ranker = clone(self._ranker_template())
+        if point:
+            ranker.set_params(**{name[len("ranker__"):]: v for name, v in point.items()})
+            if hasattr(ranker, "_validate_params"):
+                ranker._validate_params()
+        return {"embedding_weight": float(weight), "use_tfidf": bool(use_tfidf),
+                "ranker": ranker}
+
+    def _grid(self):
+        """The ``param_grid`` combinations, checked (one empty combination without a grid)."""
+        if not self.param_grid:
+            return [{}]
+        ranker_params = set(self._ranker_template().get_params(deep=False))
+        for name, values in self.param_grid.items():
+            own = name in ("embedding_weight", "use_tfidf")
+            if not own and not (name.startswith("ranker__")
+                                and name[len("ranker__"):] in ranker_params):
+                raise ValueError(
+                    f"param_grid key {name!r} is not 'embedding_weight', 'use_tfidf' or "
+                    "'ranker__<a parameter of the ranker>' (the encoder is fitted once for "
+                    "the whole grid, so its parameters cannot be in it).")
+            if isinstance(values, str) or not hasattr(values, "__len__") or not len(values):
+                raise ValueError(f"param_grid[{name!r}] must be a non-empty list of values, "
+                                 f"got {values!r}.")
+        return list(ParameterGrid(self.param_grid))
+
+    def _rows(self, vectorizer, Z, texts, weight):
         """The stacked CSR rows of ``texts`` given their embeddings ``Z``."""
         blocks = [] if vectorizer is None else [vectorizer.transform(texts)]
-        if self.embedding_weight > 0:
+        if weight > 0:
             Zn = normalize(np.asarray(Z, dtype=np.float64))
-            blocks.append(sp.csr_matrix(self.embedding_weight * Zn))
+            blocks.append(sp.csr_matrix(weight * Zn))
         return sp.hstack(blocks, format="csr")
 
     def _embed(self, encoder, texts):
@@ -247,64 +309,112 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
                              f"{len(texts)} texts; an (n_texts, d) array is needed.")
         return Z
 
-    def _fit_parts(self, template, texts, Y):
-        """(encoder, vectorizer, ranker) fitted on ``texts`` / ``Y`` (``template``: the
-        encoder of :meth:`_encoder_template`)."""
+    def _fixed_embedding(self, template):
+        """Whether a text's embedding does not depend on what the encoder is fitted on
+        (a frozen encoder, or one used as it is): then the texts are embedded once."""
+        from ..text import FrozenTextEncoder
+
+        return not self.refit_encoder or isinstance(template, FrozenTextEncoder)
+
+    def _encode(self, template, texts, Y):
+        """(encoder fitted on ``texts``, the embeddings the ranker trains on: out of fold
+        with ``cv``)."""
         if not self.refit_encoder:
             check_is_fitted(template)
-            encoder = template
-        else:
-            encoder = clone(template).fit(texts, Y)
-        if self.cv and self.refit_encoder:
-            Z = None
-            folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
-            for train, held in folds.split(np.zeros(len(texts))):
-                part = clone(template).fit([texts[i] for i in train], Y[train])
-                Zh = self._embed(part, [texts[i] for i in held])
-                if Z is None:
-                    Z = np.zeros((len(texts), Zh.shape[1]), np.float32)
-                Z[held] = Zh
-        else:
-            Z = self._embed(encoder, texts)
-        ranker = clone(self._ranker_template()).set_params(vectorizer=None)
+            return template, self._embed(template, texts)
+        encoder = clone(template).fit(texts, Y)
+        if not self.cv or self._fixed_embedding(template):
+            return encoder, self._embed(encoder, texts)
+        Z = None
+        folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        for train, held in folds.split(np.zeros(len(texts))):
+            part = clone(template).fit([texts[i] for i in train], Y[train])
+            Zh = self._embed(part, [texts[i] for i in held])
+            if Z is None:
+                Z = np.zeros((len(texts), Zh.shape[1]), np.float32)
+            Z[held] = Zh
+        return encoder, Z
+
+    def _fit_ranker(self, settings, texts, Z, Y, vectorizers=None):
+        """(TF-IDF block, ranker) of ``settings`` fitted on ``texts`` (``vectorizers``:
+        a cache of fitted TF-IDF blocks by their parameters)."""
+        ranker = clone(settings["ranker"]).set_params(vectorizer=None)
         if self.n_jobs is not None:
             ranker.set_params(n_jobs=self.n_jobs)
-        vectorizer = self._ranker_template().make_vectorizer().fit(texts) \
-            if self.use_tfidf else None
-        ranker.fit(self._rows(vectorizer, Z, texts), Y)
-        return encoder, vectorizer, ranker
+        vectorizer = None
+        if settings["use_tfidf"]:
+            vectorizer = settings["ranker"].make_vectorizer()
+            key = repr(vectorizer)
+            if vectorizers is not None and key in vectorizers:
+                vectorizer = vectorizers[key]
+            else:
+                vectorizer.fit(texts)
+                if vectorizers is not None:
+                    vectorizers[key] = vectorizer
+        ranker.fit(self._rows(vectorizer, Z, texts, settings["embedding_weight"]), Y)
+        return vectorizer, ranker
 
     def _fit(self, texts, Y):
-        if not self.use_tfidf and self.embedding_weight == 0:
-            raise ValueError("use_tfidf=False with embedding_weight=0 leaves the ranker no "
-                             "feature at all.")
         template = self._encoder_template()
+        grid = self._grid()
+        candidates = [self._settings(point) for point in grid]  # all checked before a fit
+        settings = candidates[0]
         if self.fusion_weight != 0 and not hasattr(template, "predict_topk"):
             raise ValueError("fusion_weight needs an encoder with predict_topk (a classifier "
                              f"of the library); {type(template).__name__} has none.")
-        self.fusion_scores_ = None
-        if self.fusion_weight == "auto":
-            self.fusion_weight_, self.fusion_scores_ = self._choose_fusion(template, texts, Y)
-        else:
-            self.fusion_weight_ = float(self.fusion_weight)
-        self.encoder_, self.vectorizer_, self.ranker_ = self._fit_parts(template, texts, Y)
+        self.fusion_scores_ = self.validation_results_ = None
+        self.best_params_ = dict(grid[0])
+        self.fusion_weight_ = None if self.fusion_weight == "auto" else float(self.fusion_weight)
+        encoded = None
+        if len(grid) > 1 or self.fusion_weight == "auto":
+            settings, encoded = self._choose(template, grid, candidates, texts, Y)
+        self.encoder_, Z = encoded or self._encode(template, texts, Y)
+        self.vectorizer_, self.ranker_ = self._fit_ranker(settings, texts, Z, Y)
+        self.embedding_weight_ = settings["embedding_weight"]
         return self
 
-    def _choose_fusion(self, template, texts, Y):
-        """The fusion weight of ``fusion_grid`` with the best validation nDCG@5."""
+    def _choose(self, template, grid, candidates, texts, Y):
+        """The ``param_grid`` combination with the best validation nDCG@5, then the
+        fusion weight of "auto": ``validation_fraction`` of the texts held out, the rest
+        fitted on. Returns its settings and, when the embeddings do not depend on the
+        fit, (encoder, embeddings of all texts) for the final fit."""
         rng = np.random.RandomState(self.random_state)
         perm = rng.permutation(len(texts))
         n_valid = max(1, int(round(self.validation_fraction * len(texts))))
         valid, train = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
-        parts = self._fit_parts(template, [texts[i] for i in train], Y[train])
-        held = [texts[i] for i in valid]
-        scores = {}
-        for w in self.fusion_grid:
-            idx = self._topk_with(parts, float(w), held, 5)
-            scores[float(w)] = float(ndcg_at_k(Y[valid], idx, k=5))
-        best = max(scores, key=lambda w: (scores[w], -w))  # ties: less fusion
-        logger.info("fusion weight %.2f (validation nDCG@5 %s)", best, scores)
-        return best, scores
+        fit_texts, held = [texts[i] for i in train], [texts[i] for i in valid]
+        encoded = None
+        if self._fixed_embedding(template):
+            encoded = self._encode(template, texts, Y)
+            encoder, Z_fit, Z_held = encoded[0], encoded[1][train], encoded[1][valid]
+        else:
+            encoder, Z_fit = self._encode(template, fit_texts, Y[train])
+            Z_held = self._embed(encoder, held)
+        vectorizers, results, fitted = {}, [], []
+        for point, settings in zip(grid, candidates):
+            vectorizer, ranker = self._fit_ranker(settings, fit_texts, Z_fit, Y[train],
+                                                  vectorizers)
+            F = self._rows(vectorizer, Z_held, held, settings["embedding_weight"])
+            score = float(ndcg_at_k(Y[valid], ranker.predict_topk(F, k=5)[0], k=5))
+            results.append({"params": dict(point), "ndcg@5": score})
+            fitted.append((settings, vectorizer, ranker))
+        best = max(range(len(grid)), key=lambda i: (results[i]["ndcg@5"], -i))  # ties: first
+        settings, vectorizer, ranker = fitted[best]
+        if len(grid) > 1:
+            self.best_params_, self.validation_results_ = dict(grid[best]), results
+            logger.info("param_grid: %s chosen (validation nDCG@5 %s)", grid[best],
+                        [round(r["ndcg@5"], 4) for r in results])
+        if self.fusion_weight == "auto":
+            parts = (encoder, vectorizer, ranker, settings["embedding_weight"])
+            scores = {}
+            for w in self.fusion_grid:
+                idx = self._topk_with(parts, float(w), held, 5)
+                scores[float(w)] = float(ndcg_at_k(Y[valid], idx, k=5))
+            self.fusion_weight_ = max(scores, key=lambda w: (scores[w], -w))  # less fusion
+            self.fusion_scores_ = scores
+            logger.info("fusion weight %.2f (validation nDCG@5 %s)", self.fusion_weight_,
+                        scores)
+        return settings, encoded
 
     def _topk_with(self, parts, w, texts, k):
         idx = [topk_candidates(c, s, k)[0].numpy()
@@ -313,11 +423,11 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
 
     # -- prediction -------------------------------------------------------------
     def _batches(self, parts, w, texts):
-        encoder, vectorizer, ranker = parts
+        encoder, vectorizer, ranker, weight = parts
         L = ranker.n_labels_
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start:start + self.batch_size]
-            F = self._rows(vectorizer, self._embed(encoder, batch), batch)
+            F = self._rows(vectorizer, self._embed(encoder, batch), batch, weight)
             for cand, scores in ranker._iter_candidate_scores(F):
                 if w == 0:
                     yield cand, scores
@@ -330,5 +440,5 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
                 yield cand, fused * 2  # the sum of the two parts (-inf stays -inf)
 
     def _iter_candidate_scores(self, texts, k=None):
-        yield from self._batches((self.encoder_, self.vectorizer_, self.ranker_),
-                                 self.fusion_weight_, texts)
+        yield from self._batches((self.encoder_, self.vectorizer_, self.ranker_,
+                                  self.embedding_weight_), self.fusion_weight_, texts)

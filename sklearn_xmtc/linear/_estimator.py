@@ -13,6 +13,7 @@ import scipy.sparse as sp
 import torch
 from joblib import effective_n_jobs
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -92,7 +93,21 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         Tree nodes kept per level at prediction (the beam; the name
         AttentionXML's parameter has).
     ngram_range, min_df, max_df, max_features, sublinear_tf : TF-IDF parameters
-        Of :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
+        Of :class:`sklearn.feature_extraction.text.TfidfVectorizer` (of its word
+        block; ``max_df``, ``max_features`` and ``sublinear_tf`` also of the
+        character block).
+    analyzer : {"word", "char_wb", "word+char_wb"}, default="word"
+        The TF-IDF features: word n-grams (``ngram_range``), character
+        n-grams inside word boundaries (``char_ngram_range``; they match
+        inflections, compounds and misspellings that words miss), or both side
+        by side, each block L2-normalised and weighted by sqrt(1/2) so that a
+        row keeps unit norm. Character rows hold 10-20x more non-zeros, and
+        training takes 2-7x longer.
+    char_ngram_range : tuple (min_n, max_n), default=(2, 5)
+        Character n-gram lengths of ``analyzer="char_wb"`` / ``"word+char_wb"``.
+    char_min_df : int or float, default=2
+        ``min_df`` of the character block (n-grams seen in one text only are
+        dropped: there are many, and they cannot generalise).
     threshold : float, default=0.5
         Score threshold of :meth:`predict` (0.5 is a decision value of 0).
 {label_limits}
@@ -152,6 +167,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     On a feature matrix, and with a label tree:
 
     >>> from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
     >>> F = TfidfVectorizer().fit_transform(X)
     >>> tree = LinearXMTCClassifier(vectorizer=None, flat_max_labels=0,
     ...                             cluster_size=2, tree_branching=2).fit(F, Y)
@@ -179,6 +195,10 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
                    Interval(Real, 0, 1, closed="both")],
         "max_features": [Interval(Integral, 1, None, closed="left"), None],
         "sublinear_tf": ["boolean"],
+        "analyzer": [StrOptions({"word", "char_wb", "word+char_wb"})],
+        "char_ngram_range": [tuple],
+        "char_min_df": [Interval(Integral, 1, None, closed="left"),
+                        Interval(Real, 0, 1, closed="both")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_threads": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
@@ -188,7 +208,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     def __init__(self, *, vectorizer="tfidf", solver="l2svm", C=1.0, tol=1e-4, bias=True,
                  prune_threshold=0.0, flat_max_labels=8192, cluster_size=64, tree_height=3,
                  tree_branching=16, n_candidates=20, ngram_range=(1, 1), min_df=1, max_df=1.0,
-                 max_features=None, sublinear_tf=True, threshold=0.5,
+                 max_features=None, sublinear_tf=True, analyzer="word",
+                 char_ngram_range=(2, 5), char_min_df=2, threshold=0.5,
                  min_labels=0, max_labels=None, batch_size=2048,
                  n_threads=1, n_jobs=None, random_state=0, propensity_a=0.55,
                  propensity_b=1.5):
@@ -208,6 +229,9 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
+        self.analyzer = analyzer
+        self.char_ngram_range = char_ngram_range
+        self.char_min_df = char_min_df
         self.threshold = threshold
         self.min_labels = min_labels
         self.max_labels = max_labels
@@ -229,11 +253,21 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     # -- inputs ---------------------------------------------------------------
     def make_vectorizer(self):
         """An unfitted :class:`~sklearn.feature_extraction.text.TfidfVectorizer`
-        with this estimator's TF-IDF parameters (the hybrid builds its text
-        block with it)."""
-        return TfidfVectorizer(
-            ngram_range=self.ngram_range, min_df=self.min_df, max_df=self.max_df,
-            max_features=self.max_features, sublinear_tf=self.sublinear_tf, dtype=np.float64)
+        with this estimator's TF-IDF parameters, or a
+        :class:`~sklearn.pipeline.FeatureUnion` of the word and character ones
+        (``analyzer="word+char_wb"``). The hybrid builds its text block with it."""
+        common = dict(max_df=self.max_df, max_features=self.max_features,
+                      sublinear_tf=self.sublinear_tf, dtype=np.float64)
+        word = TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, **common)
+        if self.analyzer == "word":
+            return word
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range,
+                               min_df=self.char_min_df, **common)
+        if self.analyzer == "char_wb":
+            return char
+        half = float(np.sqrt(0.5))
+        return FeatureUnion([("word", word), ("char", char)],
+                            transformer_weights={"word": half, "char": half})
 
     def _check_matrix(self, X):
         name = type(self).__name__
