@@ -26,26 +26,59 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 DATASETS = ("reuters21578", "cooking", "codiesp", "rcv1-sample", "hoc")
-#: (ngram_range, embedding_weight, centre, prune_threshold): the weights with unigrams,
-#: bigrams with and without the embedding (each weight > 0 costs a LIBLINEAR fit on 384
-#: dense columns more per row), embeddings centred (the fit rows' mean subtracted) before
-#: L2-normalising, and the ranker's weights pruned (|w| <= 0.1 dropped after training, as
-#: omikuji and PECOS do by default)
-CONFIGS = ([((1, 1), w, False, 0.0) for w in (0.0, 0.5, 1.0, 2.0)]
-           + [((1, 2), 0.0, False, 0.0), ((1, 2), 1.0, False, 0.0)]
-           + [((1, 1), w, True, 0.0) for w in (0.5, 1.0)]
-           + [((1, 1), w, False, 0.1) for w in (0.0, 0.25, 0.5, 1.0)])
-#: the candidates that ``--only`` sweeps and appends to the jsonl: both were added after
-#: the registry's configuration had been chosen and its test scores read (hoc's gap), so
-#: they are studied, never eligible for the choice
-ONLY = {"centred": lambda c: c[2], "pruned": lambda c: c[3] > 0}
+#: (ngram_range, embedding_weight, centre, prune_threshold, analyzer): the weights with
+#: unigrams, bigrams with and without the embedding (each weight > 0 costs a LIBLINEAR fit
+#: on 384 dense columns more per row), embeddings centred (the fit rows' mean subtracted)
+#: before L2-normalising, the ranker's weights pruned (|w| <= 0.1 dropped after training,
+#: as omikuji and PECOS do by default), and character n-grams (``LinearXMTCClassifier``'s
+#: ``analyzer``) alone or beside the words
+CONFIGS = ([((1, 1), w, False, 0.0, "word") for w in (0.0, 0.5, 1.0, 2.0)]
+           + [((1, 2), 0.0, False, 0.0, "word"), ((1, 2), 1.0, False, 0.0, "word")]
+           + [((1, 1), w, True, 0.0, "word") for w in (0.5, 1.0)]
+           + [((1, 1), w, False, 0.1, "word") for w in (0.0, 0.25, 0.5, 1.0)]
+           + [((1, 1), w, False, 0.0, a) for a in ("char_wb", "word+char_wb")
+              for w in (0.0, 0.25, 0.5)])
+#: the candidates that ``--only`` sweeps and appends to the jsonl: all were added after
+#: the registry's first configuration had been chosen and its test scores read (hoc's gap),
+#: so they are marked (later) in the table, apart from the first choice
+ONLY = {"centred": lambda c: c[2], "pruned": lambda c: c[3] > 0,
+        "char": lambda c: c[4] != "word"}
+#: ``--phase grid``: whole configurations of the registry's hybrid, each run as the
+#: estimator runs (``HybridXMTCClassifier``, its own inner validation split for a
+#: ``param_grid``) on every 80 / 20 cut. "first": the 2026-12-02 registry configuration;
+#: "grid": the embedding kept or dropped, word or word+character TF-IDF, chosen per
+#: dataset on the inner split; "grid-wc": word+character TF-IDF always, the embedding
+#: kept or dropped (half the ranker fits of "grid")
+GRIDS = {"first": {"embedding_weight": 0.5},
+         "grid": {"embedding_weight": 0.0, "param_grid": {
+             "embedding_weight": [0.0, 0.5], "ranker__analyzer": ["word", "word+char_wb"]}},
+         "grid-wc": {"embedding_weight": 0.0, "param_grid": {
+             "embedding_weight": [0.0, 0.5], "ranker__analyzer": ["word+char_wb"]}}}
 
 
 def _later(config):
     return any(rule(config) for rule in ONLY.values())
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class _Cached(TransformerMixin, BaseEstimator):
+    """The frozen MiniLM's cached vectors, looked up by text (an encoder used as it is:
+    ``refit_encoder=False``; it learns nothing)."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.stack([self.table[t] for t in X])
+
+    def __sklearn_is_fitted__(self):
+        return True
 
 
 def _split(n, seed=0, valid=0.2):
@@ -84,7 +117,7 @@ def sweep(cache, configs=None, append=False):
     from sklearn.preprocessing import normalize
 
     from sklearn_xmtc.linear import LinearXMTCClassifier
-    from sklearn_xmtc.metrics import inverse_propensity, precision_at_k, psp_at_k
+    from sklearn_xmtc.metrics import inverse_propensity, ndcg_at_k, precision_at_k, psp_at_k
 
     rows = []
     for name in DATASETS:
@@ -95,9 +128,10 @@ def sweep(cache, configs=None, append=False):
         inv_p = inverse_propensity(label_frequencies=np.asarray(Y_fit.sum(0)).ravel(),
                                    n_samples=len(fit))
         only = configs or CONFIGS
-        for ngram, weight, centre, prune in only:
+        for ngram, weight, centre, prune, analyzer in only:
             Z = normalize(Z_raw - Z_raw[fit].mean(0) if centre else Z_raw)
-            ranker = LinearXMTCClassifier(ngram_range=ngram, prune_threshold=prune, n_threads=2)
+            ranker = LinearXMTCClassifier(ngram_range=ngram, prune_threshold=prune,
+                                          analyzer=analyzer, n_jobs=2)
             vec = ranker.make_vectorizer().fit([texts[i] for i in fit])
 
             def features(index, vec=vec, weight=weight):
@@ -111,10 +145,11 @@ def sweep(cache, configs=None, append=False):
             fit_s = time.perf_counter() - t0
             idx, _ = ranker.predict_topk(features(valid), k=5)
             row = {"dataset": name, "ngram_range": list(ngram), "embedding_weight": weight,
-                   "centre": centre, "prune_threshold": prune,
+                   "centre": centre, "prune_threshold": prune, "analyzer": analyzer,
                    "n_fit": len(fit), "n_valid": len(valid), "fit_s": round(fit_s, 1),
                    "P@1": float(precision_at_k(Y_valid, idx, k=1)),
-                   "PSP@5": float(psp_at_k(Y_valid, idx, k=5, inv_propensity=inv_p))}
+                   "PSP@5": float(psp_at_k(Y_valid, idx, k=5, inv_propensity=inv_p)),
+                   "nDCG@5": float(ndcg_at_k(Y_valid, idx, k=5))}
             print(json.dumps(row), flush=True)
             rows.append(row)
     if append:
@@ -122,56 +157,68 @@ def sweep(cache, configs=None, append=False):
     with open(RESULTS / "select_hybrid.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    (RESULTS / "select_hybrid.md").write_text(table(rows))
-    print(table(rows))
+    _write_table()
 
 
 def cross_validate(cache, datasets, n_folds=5):
     """Mean P@1 / PSP@5 over ``n_folds`` folds of each training split: the hybrid's
     ranker at embedding weights 0 / 0.25 / 0.5 / 1 (centred or not; pruned at 0.1 or
-    not) and the peers."""
+    not; character n-grams), the whole configurations of ``GRIDS`` and the peers."""
     import scipy.sparse as sp
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import normalize
 
+    from sklearn_xmtc.hybrid import HybridXMTCClassifier
     from sklearn_xmtc.linear import LinearXMTCClassifier
     from sklearn_xmtc.metrics import inverse_propensity, precision_at_k, psp_at_k
 
     from ._peers import PEERS, make_vectorizer
 
-    systems = [("ranker", 0.0, False, p) for p in (0.0, 0.1)]
-    systems += [("ranker", w, c, 0.0) for w in (0.25, 0.5, 1.0) for c in (False, True)]
-    systems += [("ranker", w, False, 0.1) for w in (0.25, 0.5, 1.0)]
-    systems += [(name, None, None, None) for name in sorted(PEERS)
+    systems = [("ranker", 0.0, False, p, "word") for p in (0.0, 0.1)]
+    systems += [("ranker", w, c, 0.0, "word") for w in (0.25, 0.5, 1.0) for c in (False, True)]
+    systems += [("ranker", w, False, 0.1, "word") for w in (0.25, 0.5, 1.0)]
+    systems += [("ranker", w, False, 0.0, a) for a in ("char_wb", "word+char_wb")
+                for w in (0.0, 0.5)]
+    systems += [(f"config:{g}", None, None, None, None) for g in GRIDS]
+    systems += [(name, None, None, None, None) for name in sorted(PEERS)
                 if not PEERS[name].unavailable()]
     rows = []
     for name in datasets:
         texts, Y = _train(name)
         Z_raw = np.load(cache / f"{name}.train.npy").astype(np.float64)
+        encoder = _Cached(dict(zip(texts, Z_raw)))
         scores = {s: [] for s in systems}
         for fit, valid in KFold(n_folds, shuffle=True, random_state=0).split(texts):
             inv_p = inverse_propensity(label_frequencies=np.asarray(Y[fit].sum(0)).ravel(),
                                        n_samples=len(fit))
             X_fit, X_valid = [texts[i] for i in fit], [texts[i] for i in valid]
-            T = LinearXMTCClassifier().make_vectorizer().fit(X_fit).transform(texts)
+            tfidf = {}
             for system in systems:
-                kind, weight, centre, prune = system
+                kind, weight, centre, prune, analyzer = system
                 if kind == "ranker":
+                    if analyzer not in tfidf:
+                        tfidf[analyzer] = LinearXMTCClassifier(analyzer=analyzer) \
+                            .make_vectorizer().fit(X_fit).transform(texts)
+                    T = tfidf[analyzer]
                     Z = normalize(Z_raw - Z_raw[fit].mean(0) if centre else Z_raw)
                     F = sp.hstack([T, sp.csr_matrix(weight * Z)], format="csr") if weight else T
                     ranker = LinearXMTCClassifier(vectorizer=None, prune_threshold=prune,
                                                   n_threads=2)
                     idx, _ = ranker.fit(F[fit], Y[fit]).predict_topk(F[valid], k=5)
+                elif kind.startswith("config:"):
+                    est = HybridXMTCClassifier(encoder, refit_encoder=False, n_jobs=2,
+                                               **GRIDS[kind[len("config:"):]])
+                    idx, _ = est.fit(X_fit, Y[fit]).predict_topk(X_valid, k=5)
                 else:
                     vec = make_vectorizer()
                     peer = PEERS[kind](n_threads=2).fit(vec.fit_transform(X_fit), Y[fit])
                     idx, _ = peer.predict_topk(vec.transform(X_valid), k=5)
                 scores[system].append((precision_at_k(Y[valid], idx, k=1),
                                        psp_at_k(Y[valid], idx, k=5, inv_propensity=inv_p)))
-        for (kind, weight, centre, prune), v in scores.items():
+        for (kind, weight, centre, prune, analyzer), v in scores.items():
             v = np.asarray(v)
             row = {"dataset": name, "system": kind, "embedding_weight": weight, "centre": centre,
-                   "prune_threshold": prune, "n_folds": n_folds, "P@1": float(v[:, 0].mean()), "P@1_sd": float(v[:, 0].std()),
+                   "prune_threshold": prune, "analyzer": analyzer, "n_folds": n_folds, "P@1": float(v[:, 0].mean()), "P@1_sd": float(v[:, 0].std()),
                    "PSP@5": float(v[:, 1].mean()), "PSP@5_sd": float(v[:, 1].std())}
             print(json.dumps(row), flush=True)
             rows.append(row)
@@ -180,62 +227,144 @@ def cross_validate(cache, datasets, n_folds=5):
             f.write(json.dumps(row) + "\n")
 
 
-def table(rows):
+def table(rows, grid_rows=()):
     """Markdown: validation P@1 / PSP@5 per configuration and dataset, and the mean."""
     def key(r):
         return (tuple(r["ngram_range"]), r["embedding_weight"], r.get("centre", False),
-                r.get("prune_threshold", 0.0))
+                r.get("prune_threshold", 0.0), r.get("analyzer", "word"))
 
-    configs = sorted({key(r) for r in rows})
+    configs = sorted({key(r) for r in rows}, key=lambda c: (c[4] != "word", c))
     by = {(r["dataset"],) + key(r): r for r in rows}
-    head = ("| ngram_range | embedding_weight | centred | prune_threshold | "
+    head = ("| analyzer | ngram_range | embedding_weight | centred | prune_threshold | "
             + " | ".join(DATASETS) + " | mean |")
     out = ["## The hybrid's registry configuration, chosen on validation folds", "",
            "Produced by `OMP_WAIT_POLICY=PASSIVE python -m benchmarks.select_hybrid --phase "
            "encode` then `--phase sweep` (2-core CPU machine, with short unit-test runs beside it: its fit times are not used; frozen "
            "MiniLM of the `pretrained` extra, LIBLINEAR on 2 threads). Validation P@1 / PSP@5: "
            "each training split cut 80 % fit / 20 % validation (seed 0); the test splits are "
-           "not read.", "", head, "|" + "---|" * (len(DATASETS) + 5)]
+           "not read.", "", head, "|" + "---|" * (len(DATASETS) + 6)]
     best, best_mean, later, later_mean = None, -1.0, None, -1.0
-    for ngram, weight, centre, prune in configs:
+    for config in configs:
+        ngram, weight, centre, prune, analyzer = config
         cells, means = [], []
         for d in DATASETS:
-            r = by.get((d, ngram, weight, centre, prune))
+            r = by.get((d,) + config)
             cells.append(f"{r['P@1']:.3f} / {r['PSP@5']:.3f}" if r else "-")
             if r:
                 means.append((r["P@1"] + r["PSP@5"]) / 2)
         mean = float(np.mean(means)) if means else float("nan")
-        config = (ngram, weight, centre, prune)
         if _later(config):
             if mean > later_mean:
                 later, later_mean = config, mean
         elif mean > best_mean:
             best, best_mean = config, mean
-        out.append(f"| {ngram} | {weight} | {'yes' if centre else 'no'} | {prune} | "
+        out.append(f"| {analyzer} | {ngram} | {weight} | {'yes' if centre else 'no'} | {prune} | "
                    + " | ".join(cells) + f" | {mean:.4f}{' (later)' if _later(config) else ''} |")
     out += ["", f"Chosen (best mean of (P@1 + PSP@5) / 2 among the first candidates): "
             f"ngram_range={best[0]}, embedding_weight={best[1]}, centred={best[2]}, "
             f"prune_threshold={best[3]} (mean {best_mean:.4f}).", ""]
     if later is not None:
         out += [f"The candidates marked (later) were added after that choice and after the "
-                f"test scores had been read; they are a study, not eligible. Best of them: "
-                f"embedding_weight={later[1]}, centred={later[2]}, prune_threshold={later[3]} "
-                f"(mean {later_mean:.4f}).", ""]
+                f"test scores had been read; they are a study, not eligible for the first "
+                f"choice. Best of them: analyzer={later[4]}, embedding_weight={later[1]}, "
+                f"centred={later[2]}, prune_threshold={later[3]} (mean {later_mean:.4f}).", ""]
+    if grid_rows:
+        out += [grid_table(grid_rows)]
     return "\n".join(out)
+
+
+def grid_table(rows):
+    """Markdown: the whole configurations of ``GRIDS`` on the cuts, and what each chose."""
+    by = {(r["dataset"], r["config"]): r for r in rows}
+    names = [g for g in GRIDS if any(r["config"] == g for r in rows)]
+    out = ["### Whole configurations on the same cuts (`--phase grid`)", "",
+           "Each configuration of `GRIDS` run as `HybridXMTCClassifier` runs it on the 80 % "
+           "fit rows (a `param_grid` choosing on its own inner 80 / 20 split of them, by "
+           "nDCG@5), scored on the 20 % validation rows. Cells: P@1 / PSP@5 (what the grid "
+           "chose).", "",
+           "| configuration | " + " | ".join(DATASETS) + " | mean |",
+           "|" + "---|" * (len(DATASETS) + 2)]
+    means = {}
+    for g in names:
+        cells, m = [], []
+        for d in DATASETS:
+            r = by.get((d, g))
+            if r is None:
+                cells.append("-")
+                continue
+            chose = ", ".join(f"{k.replace('ranker__', '')}={v}"
+                              for k, v in sorted(r.get("best_params", {}).items()))
+            cells.append(f"{r['P@1']:.3f} / {r['PSP@5']:.3f}" + (f" ({chose})" if chose else ""))
+            m.append((r["P@1"] + r["PSP@5"]) / 2)
+        means[g] = float(np.mean(m)) if m else float("nan")
+        out.append(f"| {g}: `{GRIDS[g]}` | " + " | ".join(cells) + f" | {means[g]:.4f} |")
+    best = max(means, key=means.get)
+    out += ["", f"Best mean of (P@1 + PSP@5) / 2: {best} ({means[best]:.4f}).", ""]
+    return "\n".join(out)
+
+
+def grid(cache, datasets, only=None):
+    """``GRIDS`` (or those named in ``only``) run as the estimator runs them, on each
+    dataset's 80 / 20 cut."""
+    from sklearn_xmtc.hybrid import HybridXMTCClassifier
+    from sklearn_xmtc.metrics import inverse_propensity, precision_at_k, psp_at_k
+
+    rows = []
+    for name in datasets:
+        texts, Y = _train(name)
+        Z = np.load(cache / f"{name}.train.npy")
+        encoder = _Cached(dict(zip(texts, Z)))
+        fit, valid = _split(len(texts))
+        inv_p = inverse_propensity(label_frequencies=np.asarray(Y[fit].sum(0)).ravel(),
+                                   n_samples=len(fit))
+        for g, params in GRIDS.items():
+            if only and g not in only:
+                continue
+            est = HybridXMTCClassifier(encoder, refit_encoder=False, n_jobs=2, **params)
+            t0 = time.perf_counter()
+            est.fit([texts[i] for i in fit], Y[fit])
+            fit_s = time.perf_counter() - t0
+            idx, _ = est.predict_topk([texts[i] for i in valid], k=5)
+            row = {"dataset": name, "config": g, "params": params,
+                   "best_params": est.best_params_, "fit_s": round(fit_s, 1),
+                   "validation_results": est.validation_results_,
+                   "P@1": float(precision_at_k(Y[valid], idx, k=1)),
+                   "PSP@5": float(psp_at_k(Y[valid], idx, k=5, inv_propensity=inv_p))}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    path = RESULTS / "select_hybrid_grid.jsonl"
+    old = [json.loads(line) for line in open(path)] if path.exists() else []
+    keep = {(r["dataset"], r["config"]) for r in rows}
+    rows = [r for r in old if (r["dataset"], r["config"]) not in keep] + rows
+    with open(path, "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    _write_table()
+
+
+def _write_table():
+    rows = [json.loads(line) for line in open(RESULTS / "select_hybrid.jsonl")]
+    path = RESULTS / "select_hybrid_grid.jsonl"
+    grid_rows = [json.loads(line) for line in open(path)] if path.exists() else []
+    (RESULTS / "select_hybrid.md").write_text(table(rows, grid_rows))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--phase", choices=("encode", "sweep", "table", "cv"), required=True,
+    p.add_argument("--phase", choices=("encode", "sweep", "table", "cv", "grid"), required=True,
                    help="table: rewrite select_hybrid.md from select_hybrid.jsonl")
     p.add_argument("--cache", type=Path, default=Path("/tmp/sklearn_xmtc_select_hybrid"))
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), help="for --phase cv")
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS),
+                   help="for --phase cv and --phase grid")
+    p.add_argument("--configs", nargs="+", choices=sorted(GRIDS),
+                   help="for --phase grid: these configurations only (default: all)")
     p.add_argument("--only", choices=sorted(ONLY),
                    help="sweep only these candidates and append them to the jsonl")
     args = p.parse_args(argv)
     if args.phase == "table":
-        rows = [json.loads(line) for line in open(RESULTS / "select_hybrid.jsonl")]
-        (RESULTS / "select_hybrid.md").write_text(table(rows))
+        _write_table()
+    elif args.phase == "grid":
+        grid(args.cache, args.datasets, args.configs)
     else:
         if args.phase == "encode":
             encode(args.cache)
