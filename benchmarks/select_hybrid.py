@@ -296,10 +296,14 @@ def grid_table(rows):
                               for k, v in sorted(r.get("best_params", {}).items()))
             cells.append(f"{r['P@1']:.3f} / {r['PSP@5']:.3f}" + (f" ({chose})" if chose else ""))
             m.append((r["P@1"] + r["PSP@5"]) / 2)
-        means[g] = float(np.mean(m)) if m else float("nan")
-        out.append(f"| {g}: `{GRIDS[g]}` | " + " | ".join(cells) + f" | {means[g]:.4f} |")
-    best = max(means, key=means.get)
-    out += ["", f"Best mean of (P@1 + PSP@5) / 2: {best} ({means[best]:.4f}).", ""]
+        if len(m) == len(DATASETS):
+            means[g] = float(np.mean(m))
+        mean = f"{means[g]:.4f}" if g in means else f"({len(m)} of {len(DATASETS)} datasets)"
+        out.append(f"| {g}: `{GRIDS[g]}` | " + " | ".join(cells) + f" | {mean} |")
+    if means:
+        best = max(means, key=means.get)
+        out += ["", f"Best mean of (P@1 + PSP@5) / 2 over the configurations run on every "
+                f"dataset: {best} ({means[best]:.4f}).", ""]
     return "\n".join(out)
 
 
