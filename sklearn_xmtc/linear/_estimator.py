@@ -167,7 +167,6 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
     On a feature matrix, and with a label tree:
 
     >>> from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
     >>> F = TfidfVectorizer().fit_transform(X)
     >>> tree = LinearXMTCClassifier(vectorizer=None, flat_max_labels=0,
     ...                             cluster_size=2, tree_branching=2).fit(F, Y)
