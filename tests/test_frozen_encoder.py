@@ -47,3 +47,13 @@ def test_similar_texts_are_closer_and_bad_input(encoder):
         encoder.transform("a bare string")
     with pytest.raises(ValueError, match="Could not load"):
         FrozenTextEncoder("/nonexistent/model/dir", device="cpu").fit()
+
+
+def test_verbose_shows_the_batches_and_is_silent_otherwise(encoder, capsys):
+    encoder.set_params(normalize=False).transform(TEXTS)
+    assert capsys.readouterr().err == ""
+    loud = clone(encoder).set_params(verbose=1).fit(TEXTS)
+    E = loud.transform(TEXTS)
+    err = capsys.readouterr().err
+    assert "embedding" in err and "/2 " in err  # 4 texts in batches of 3
+    assert np.array_equal(E, encoder.transform(TEXTS))

