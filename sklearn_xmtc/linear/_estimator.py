@@ -102,8 +102,8 @@ class LinearXMTCClassifier(BaseXMTCClassifier):
         n-grams inside word boundaries (``char_ngram_range``; they match
         inflections, compounds and misspellings that words miss), or both side
         by side, each block L2-normalised and weighted by sqrt(1/2) so that a
-        row keeps unit norm. Character rows hold 10-20x more non-zeros, and
-        training takes 2-7x longer.
+        row keeps unit norm. Character rows hold 15-17x more non-zeros, and
+        training takes 7-16x longer (``benchmarks/char_ngrams.py``).
     char_ngram_range : tuple (min_n, max_n), default=(2, 5)
         Character n-gram lengths of ``analyzer="char_wb"`` / ``"word+char_wb"``.
     char_min_df : int or float, default=2
