@@ -8,7 +8,7 @@ Each row records the non-zeros per training row of the TF-IDF matrix, the number
 features, the vectorizer's and the whole fit's seconds: the cost of character n-grams
 that the user guide ("Character n-grams" in ``docs/user_guide/hybrid.md``) states::
 
-    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.char_ngrams \\
+    SKLEARN_XMTC_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python -m benchmarks.char_ngrams \\
         --datasets reuters21578 cooking codiesp rcv1-sample hoc
 
 appends one JSON line per (dataset, analyzer) to ``benchmarks/results/char_ngrams.jsonl``
