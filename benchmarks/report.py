@@ -15,8 +15,9 @@ average during the runs, one section per ablation file
 rows of the estimators they vary, with ``ablation_*.md`` as its reading), the
 scaling section,
 and then the per-method benchmark reports (``--include``, by default
-``benchmarks/results/{select_hybrid,metrics,otseq2set,ghxmc,refactor_check}.md``, each written
-with the command that produced it), their headings moved one level down; and
+``benchmarks/results/{select_hybrid,select_hybrid_solver,metrics,otseq2set,ghxmc,
+refactor_check}.md``, each written with the command that produced it), their headings
+moved one level down; and
 PNG plots in ``--img-dir``: P@k (k = 1..5) per system, recall@5 and PSP@5 by
 label-frequency bucket, and time and memory against the number of labels.
 """
@@ -45,8 +46,8 @@ COLUMNS = [("P@1", "P@1", 3), ("P@3", "P@3", 3), ("P@5", "P@5", 3), ("nDCG@3", "
            ("peak_rss_mb", "peak RSS MiB", 0)]
 BUCKETS = ("head", "torso", "tail")
 RESULTS = HERE / "results"
-METHOD_REPORTS = ["select_hybrid.md", "metrics.md", "otseq2set.md", "ghxmc.md",
-                  "scaling_out.md", "refactor_check.md"]
+METHOD_REPORTS = ["select_hybrid.md", "select_hybrid_solver.md", "metrics.md", "otseq2set.md",
+                  "ghxmc.md", "scaling_out.md", "refactor_check.md"]
 
 CONVENTIONS = """\
 Conventions (see `benchmarks/run.py`, `benchmarks/_evaluation.py`, `benchmarks/_peers/`):
@@ -246,6 +247,12 @@ def run_conditions(records):
                  f"{m.get('cpu_count', '?')} CPUs, {m.get('memory_gb', '?')} GB RAM, GPU: "
                  f"{m.get('gpu') or 'none'}; {m.get('platform', '?')}, Python "
                  f"{m.get('python', '?')}; OMP_WAIT_POLICY={m.get('OMP_WAIT_POLICY')}.")
+    # the runs span machines: say which CPU ran the rows of the tables (timings differ)
+    cpus = Counter((r.get("machine") or {}).get("cpu_model", "?")
+                   for r in latest_per_pair(records)[0])
+    if len(cpus) > 1:
+        lines.append("- CPUs of the rows in the tables (each record names its own): "
+                     + ", ".join(f"{c} {n} rows" for c, n in cpus.most_common()) + ".")
     walls = {}
     for r in latest_per_pair(records)[0]:
         walls[r["dataset"]] = walls.get(r["dataset"], 0.0) + float(r.get("wall_s") or 0.0)

@@ -179,7 +179,9 @@ def solvers(cache, datasets):
     from sklearn_xmtc.linear import LinearXMTCClassifier
     from sklearn_xmtc.metrics import inverse_propensity, ndcg_at_k, precision_at_k, psp_at_k
 
-    rows = []
+    from ._machine import machine_info
+
+    rows, machine = [], machine_info()
     for name in datasets:
         texts, Y = _train(name)
         Z = normalize(np.load(cache / f"{name}.train.npy").astype(np.float64))
@@ -200,7 +202,7 @@ def solvers(cache, datasets):
                    "fit_s": round(fit_s, 1),
                    "P@1": float(precision_at_k(Y[valid], idx, k=1)),
                    "PSP@5": float(psp_at_k(Y[valid], idx, k=5, inv_propensity=inv_p)),
-                   "nDCG@5": float(ndcg_at_k(Y[valid], idx, k=5))}
+                   "nDCG@5": float(ndcg_at_k(Y[valid], idx, k=5)), "machine": machine}
             print(json.dumps(row), flush=True)
             rows.append(row)
     path = RESULTS / "select_hybrid_solver.jsonl"
@@ -210,12 +212,19 @@ def solvers(cache, datasets):
     (RESULTS / "select_hybrid_solver.md").write_text(solver_table(rows))
 
 
+def _cpu(rows):
+    m = rows[0].get("machine") if rows else None
+    return f"{m['cpu_model']}, {m['usable_cpus']} cores" if m else "not recorded"
+
+
 def solver_table(rows):
     out = ["### The ranker's solver (`--phase solver`)", "",
            "Registry ranker (word + character TF-IDF, embedding weight 0.5) on each 80 / 20 "
            "cut of the training split, LIBLINEAR on 2 threads (`n_jobs=2`); fit seconds of "
            "the ranker alone (the rows built beforehand). The dual is fitted twice: it does "
-           "not repeat itself.", "",
+           "not repeat itself. Produced by `OMP_WAIT_POLICY=PASSIVE python -m "
+           "benchmarks.select_hybrid --phase encode` then `--phase solver` (machine: "
+           f"{_cpu(rows)}, nothing else running).", "",
            "| dataset | solver | tol | fit | non-zeros / row | fit s | P@1 | PSP@5 | nDCG@5 |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

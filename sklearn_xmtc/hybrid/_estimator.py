@@ -63,7 +63,11 @@ class HybridXMTCClassifier(BaseXMTCClassifier):
         The linear ranker (None: ``LinearXMTCClassifier()``). Its TF-IDF
         parameters (``ngram_range``, ``min_df``...) build the TF-IDF block;
         it is cloned and fitted with ``vectorizer=None`` on the stacked rows.
-        Tune it as ``ranker__C`` once given.
+        Tune it as ``ranker__C`` once given. The embedding block's dense
+        columns make the default primal solver slow;
+        ``LinearXMTCClassifier(solver="l2svm_dual", tol=0.1)`` fits 2.7-3.6x
+        faster at the same validation scores (measured on five datasets; the
+        registry's ``hybrid`` uses it), not bit for bit repeatable.
     cv : int or None, default=None
         Out-of-fold embeddings for the ranker's training rows: each fold's
         rows are embedded by an encoder fitted on the other folds (an encoder
