@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from sklearn_xmtc.utils._io import atomic_write_text
+
 DATASETS = ("reuters21578", "cooking", "codiesp", "rcv1-sample", "hoc")
 #: (ngram_range, embedding_weight, centre, prune_threshold, analyzer): the weights with
 #: unigrams, bigrams with and without the embedding (each weight > 0 costs a LIBLINEAR fit
@@ -84,6 +86,11 @@ class _Cached(TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return True
+
+
+def _write_jsonl(path, rows):
+    """One JSON object a line, through a temporary file (never a half-written record)."""
+    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def _split(n, seed=0, valid=0.2):
@@ -159,9 +166,7 @@ def sweep(cache, configs=None, append=False):
             rows.append(row)
     if append:
         rows = [json.loads(line) for line in open(RESULTS / "select_hybrid.jsonl")] + rows
-    with open(RESULTS / "select_hybrid.jsonl", "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
+    _write_jsonl(RESULTS / "select_hybrid.jsonl", rows)
     _write_table()
 
 
@@ -205,11 +210,8 @@ def solvers(cache, datasets):
                    "nDCG@5": float(ndcg_at_k(Y[valid], idx, k=5)), "machine": machine}
             print(json.dumps(row), flush=True)
             rows.append(row)
-    path = RESULTS / "select_hybrid_solver.jsonl"
-    with open(path, "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    (RESULTS / "select_hybrid_solver.md").write_text(solver_table(rows))
+    _write_jsonl(RESULTS / "select_hybrid_solver.jsonl", rows)
+    atomic_write_text(RESULTS / "select_hybrid_solver.md", solver_table(rows))
 
 
 def _cpu(rows):
@@ -296,9 +298,7 @@ def cross_validate(cache, datasets, n_folds=5):
                    "PSP@5": float(v[:, 1].mean()), "PSP@5_sd": float(v[:, 1].std())}
             print(json.dumps(row), flush=True)
             rows.append(row)
-    with open(RESULTS / "select_hybrid_cv.jsonl", "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
+    _write_jsonl(RESULTS / "select_hybrid_cv.jsonl", rows)
 
 
 def table(rows, grid_rows=()):
@@ -413,10 +413,7 @@ def grid(cache, datasets, only=None):
     path = RESULTS / "select_hybrid_grid.jsonl"
     old = [json.loads(line) for line in open(path)] if path.exists() else []
     keep = {(r["dataset"], r["config"]) for r in rows}
-    rows = [r for r in old if (r["dataset"], r["config"]) not in keep] + rows
-    with open(path, "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
+    _write_jsonl(path, [r for r in old if (r["dataset"], r["config"]) not in keep] + rows)
     _write_table()
 
 
@@ -424,13 +421,13 @@ def _write_table():
     rows = [json.loads(line) for line in open(RESULTS / "select_hybrid.jsonl")]
     path = RESULTS / "select_hybrid_grid.jsonl"
     grid_rows = [json.loads(line) for line in open(path)] if path.exists() else []
-    (RESULTS / "select_hybrid.md").write_text(table(rows, grid_rows))
+    atomic_write_text(RESULTS / "select_hybrid.md", table(rows, grid_rows))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--phase", choices=("encode", "sweep", "table", "cv", "grid", "solver"), required=True,
-                   help="table: rewrite select_hybrid.md from select_hybrid.jsonl")
+    p.add_argument("--phase", choices=("encode", "sweep", "table", "cv", "grid", "solver"),
+                   required=True, help="table: rewrite select_hybrid.md from select_hybrid.jsonl")
     p.add_argument("--cache", type=Path, default=Path("/tmp/sklearn_xmtc_select_hybrid"))
     p.add_argument("--datasets", nargs="+", default=list(DATASETS),
                    help="for --phase cv, grid and solver")

@@ -222,6 +222,22 @@ def test_report_keeps_the_latest_record_of_a_rerun_pair():
     assert kept[0]["status"] == "skipped"  # with nothing better, the skip is shown
 
 
+def test_report_names_each_cpu_of_the_table_rows_when_the_runs_span_machines():
+    from benchmarks.report import run_conditions
+
+    def rec(system, cpu):
+        return {"dataset": "d", "system": system, "status": "ok", "command": "c",
+                "machine": {"cpu_model": cpu, "usable_cpus": 2, "cpu_count": 2}}
+
+    one = run_conditions([rec("a", "Intel"), rec("b", "Intel")])
+    assert "- Machine: Intel" in one and "CPUs of the rows" not in one
+    # a re-run pair counts once, on the CPU of its latest record
+    two = run_conditions([rec("a", "Intel"), rec("b", "Intel"), rec("a", "AMD EPYC"),
+                          rec("c", "AMD EPYC")])
+    assert "CPUs of the rows in the tables (each record names its own): AMD EPYC 2 rows, " \
+           "Intel 1 rows." in two
+
+
 def test_variant_names_need_a_registered_base():
     assert parse_variants(["aplc-ncls2=aplc"]) == {"aplc-ncls2": "aplc"}
     for bad in ["aplc-ncls2", "x=nope", "=aplc"]:
